@@ -1,0 +1,32 @@
+# Two entry points for a fresh machine with only Python 3.10+ and make:
+#   make demo   - the chapter's worked example, computed by minibp
+#   make test   - ruff, then the whole test suite
+# Each creates .venv if it is missing and (re)installs minibp into it when pyproject.toml
+# changes, so nothing needs installing by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed-base
+	$(BIN)/minibp demo
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check minibp tests benchmarks
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,134 @@
+"""Dense: a fully connected layer, optionally fused with its activation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minibp.activations import get_activation
+from minibp.layers import Layer, Parameter
+
+INITS = ("xavier", "he", "uniform01")
+
+
+class Dense(Layer):
+    """Z = X @ W.T + b, then A = activation(Z).
+
+    Shapes: X (batch, in_features) -> A (batch, out_features).
+    W is (out_features, in_features): row j holds the weights into neuron j, as in PyTorch's
+    Linear, so weights copy across directly. b is (out_features,).
+
+    forward keeps X, Z and A (readable, for learners and for backward); backward overwrites
+    dW, db and dZ (the chapter's delta) and returns dX.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Widths of the input and of the output.
+    activation : None, "identity", "sigmoid", "tanh" or "relu"
+        Fused activation; None means identity (a plain linear layer).
+    W, b : array_like, optional
+        Explicit initial values, copied. A scalar b is broadcast to every neuron.
+    init : "xavier", "he" or "uniform01", optional
+        How to draw what W= and b= do not give. Default: Xavier/Glorot uniform, He uniform
+        for relu, zero bias. "uniform01" is the chapter's: weights and biases from [0, 1).
+    seed : int or numpy.random.Generator, optional
+        Source of the random draws.
+    dtype : numpy float dtype, default float64
+    """
+
+    def __init__(self, in_features: int, out_features: int, activation: str | None = None, *,
+                 W=None, b=None, init: str | None = None, seed=None, dtype=np.float64):
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features")
+        self.out_features = _positive_int(out_features, "out_features")
+        self.activation = get_activation(activation).name
+        self._activation = get_activation(activation)
+        self.dtype = _float_dtype(dtype)
+        init = _resolve_init(init, self.activation)
+        rng = np.random.default_rng(seed)
+        self.W = self._initial_W(W, init, rng)
+        self.b = self._initial_b(b, init, rng)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+        self.X = self.Z = self.A = self.dZ = None
+
+    # -- initial values -------------------------------------------------------------------
+    def _initial_W(self, W, init, rng) -> np.ndarray:
+        shape = (self.out_features, self.in_features)
+        if W is not None:
+            W = np.array(W, dtype=self.dtype)  # a copy the layer owns
+            if W.shape != shape:
+                raise ValueError(f"{self!r}: expected W of shape {shape}, got {W.shape}")
+            return W
+        if init == "uniform01":
+            return rng.random(shape).astype(self.dtype)
+        fan_sum = self.in_features if init == "he" else self.in_features + self.out_features
+        limit = np.sqrt(6.0 / fan_sum)
+        return rng.uniform(-limit, limit, shape).astype(self.dtype)
+
+    def _initial_b(self, b, init, rng) -> np.ndarray:
+        shape = (self.out_features,)
+        if b is not None:
+            b = np.asarray(b, dtype=self.dtype)
+            if b.ndim == 0:
+                return np.full(shape, b, dtype=self.dtype)
+            if b.shape != shape:
+                raise ValueError(f"{self!r}: expected b of shape {shape} or a scalar, "
+                                 f"got {b.shape}")
+            return b.copy()
+        if init == "uniform01":
+            return rng.random(shape).astype(self.dtype)
+        return np.zeros(shape, dtype=self.dtype)
+
+    # -- forward and backward ---------------------------------------------------------------
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """X (batch, in_features) -> A (batch, out_features)."""
+        self.X = self._check_input(X, self.dtype)
+        self.Z = self.X @ self.W.T + self.b
+        self.A = self._activation.forward(self.Z)
+        return self.A
+
+    def backward(self, dA: np.ndarray) -> np.ndarray:
+        """dA (batch, out_features) -> dX (batch, in_features); overwrites dW, db, dZ."""
+        A = self._saved("A")
+        self._check_upstream(dA, A)
+        self.dZ = dA * self._activation.derivative(A)
+        np.matmul(self.dZ.T, self.X, out=self.dW)
+        np.sum(self.dZ, axis=0, out=self.db)
+        return self.dZ @ self.W
+
+    def activation_derivative(self) -> np.ndarray:
+        """dA/dZ elementwise at the last forward, (batch, out_features): the chapter's dout/dnet."""
+        return self._activation.derivative(self._saved("A"))
+
+    def parameters(self) -> list[Parameter]:
+        return [
+            Parameter("W", self.W, self.dW, "W" in self._frozen),
+            Parameter("b", self.b, self.db, "b" in self._frozen),
+        ]
+
+    def __repr__(self) -> str:
+        return f"Dense({self.in_features} -> {self.out_features}, {self.activation})"
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Dense: {name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"Dense: {name} must be at least 1, got {value}")
+    return int(value)
+
+
+def _float_dtype(dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"Dense: dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def _resolve_init(init: str | None, activation: str) -> str:
+    if init is None:
+        return "he" if activation == "relu" else "xavier"
+    if init not in INITS:
+        raise ValueError(f"Dense: unknown init {init!r}; expected one of {INITS}")
+    return init

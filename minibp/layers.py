@@ -1,0 +1,114 @@
+"""The layer protocol: forward over a batch, backward to the input, named parameters.
+
+A layer is anything with ``forward(X) -> A``, ``backward(dA) -> dX`` and ``parameters()``.
+Subclassing :class:`Layer` adds the shared input checks and clear errors; it is not required
+by Sequential or the gradient checker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Parameter:
+    """One trainable tensor of a layer.
+
+    ``value`` and ``grad`` are the layer's own arrays (same shape), not copies: optimizers
+    update ``value`` in place, and ``backward`` overwrites ``grad``. A frozen parameter still
+    gets its gradient; optimizers leave its value alone.
+    """
+
+    name: str
+    value: np.ndarray
+    grad: np.ndarray
+    frozen: bool = False
+
+
+class Layer:
+    """Base class for layers: shared checks, freezing and error messages.
+
+    Subclasses set ``in_features`` (None when any width is accepted) and ``out_features``
+    (None when the output width equals the input width).
+    """
+
+    in_features: int | None = None
+    out_features: int | None = None
+
+    def __init__(self):
+        self._frozen: set[str] = set()
+        self._position: str | None = None  # e.g. "model[0]", set by Sequential
+
+    # -- the protocol -------------------------------------------------------------------
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dA: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def parameters(self) -> list[Parameter]:
+        """Named parameter records; a layer without weights has none."""
+        return []
+
+    # -- freezing -----------------------------------------------------------------------
+    def freeze(self, *names: str) -> Layer:
+        """Freeze the named parameters (all of them when no name is given); returns self."""
+        self._frozen.update(self._parameter_names(names))
+        return self
+
+    def unfreeze(self, *names: str) -> Layer:
+        """Undo :meth:`freeze` for the named parameters (all when none named); returns self."""
+        self._frozen.difference_update(self._parameter_names(names))
+        return self
+
+    def _parameter_names(self, names) -> set[str]:
+        known = [p.name for p in self.parameters()]
+        for name in names:
+            if name not in known:
+                raise ValueError(f"{self._label()} has no parameter {name!r}; it has {known}")
+        return set(names) if names else set(known)
+
+    # -- shared checks --------------------------------------------------------------------
+    def _label(self) -> str:
+        return f"{self!r} at {self._position}" if self._position else repr(self)
+
+    def _check_input(self, X, dtype=None) -> np.ndarray:
+        """Return X as a 2-D floating array, or raise naming this layer and both shapes."""
+        X = np.asarray(X)
+        if dtype is not None:
+            X = X.astype(dtype, copy=False)
+        elif not np.issubdtype(X.dtype, np.floating):
+            X = X.astype(np.float64)
+        if X.ndim != 2:
+            hint = " (for one sample use X.reshape(1, -1))" if X.ndim == 1 else ""
+            raise ValueError(
+                f"{self._label()}: expected X of shape (batch, {self._width_text()}), "
+                f"got {X.shape}{hint}"
+            )
+        if self.in_features is not None and X.shape[1] != self.in_features:
+            raise ValueError(
+                f"{self._label()}: expected X of shape (batch, {self.in_features}), got {X.shape}"
+            )
+        return X
+
+    def _width_text(self) -> str:
+        return "features" if self.in_features is None else str(self.in_features)
+
+    def _check_upstream(self, dA, A: np.ndarray) -> None:
+        if np.shape(dA) != A.shape:
+            raise ValueError(
+                f"{self._label()}.backward: expected dA of shape {A.shape} "
+                f"(the shape forward returned), got {np.shape(dA)}"
+            )
+
+    def _saved(self, name: str) -> np.ndarray:
+        """What forward kept for backward, or a clear error if forward never ran."""
+        value = getattr(self, name, None)
+        if value is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward called before forward: "
+                "nothing saved to differentiate."
+            )
+        return value
