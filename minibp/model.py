@@ -59,6 +59,15 @@ class Sequential:
         """One forward, backward and update on one batch; returns the loss before the update."""
         return train_step_numpy(self, X, Y, loss, optimizer)
 
+    def gradients(self, X, Y, loss) -> dict[str, np.ndarray]:
+        """One batch's loss gradients, without updating: ``{"model[0].W": dW, ...}`` (copies).
+
+        Frozen parameters are included: they get gradients, they just do not move.
+        """
+        loss.forward(self.forward(X), Y)
+        self.backward(loss.backward())
+        return {p.name: p.grad.copy() for p in self.parameters()}
+
     def fit(self, X, Y, *, loss, optimizer, epochs: int = 1, batch_size: int = 32,
             shuffle: bool = True, seed=None, verbose: int = 0) -> History:
         """Minibatch training over the whole of X, Y for a number of epochs.
