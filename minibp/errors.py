@@ -1,13 +1,25 @@
 """minibp's exception classes."""
 
+import math
+
 
 class TrainingDivergedError(FloatingPointError):
-    """Training produced a non-finite loss or gradient; the weights of the last finite step
-    were kept. ``step`` (0-based count of updates applied before it), ``loss`` and ``lr`` say
-    where it happened."""
+    """Training produced a non-finite loss or gradient norm, and stopped before applying that
+    step's update, so the weights are those of the last finite step. ``step`` (1-based: the
+    step whose update was refused), ``loss`` and ``lr`` say where it happened; fit also
+    attaches the ``history`` of the epochs it completed."""
 
     def __init__(self, message: str, *, step: int, loss: float, lr: float):
         super().__init__(message)
         self.step = step
         self.loss = loss
         self.lr = lr
+
+
+def divergence_message(step: int, epoch: int, loss: float, lr: float) -> str:
+    """The one wording every engine uses when its divergence guard stops training."""
+    what = (f"loss is {loss}" if not math.isfinite(loss)
+            else f"the gradient norm is not finite (loss {loss:.6g})")
+    return (f"Training diverged at step {step} (epoch {epoch}): {what}, lr={lr}. "
+            f"Step {step}'s update was not applied: the weights are those after step "
+            f"{step - 1}. Try a smaller learning rate.")

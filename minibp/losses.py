@@ -53,6 +53,11 @@ class Loss:
         extra = "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
         return f"{type(self).__name__}({extra})"
 
+    def target_rows(self, target, shape, dtype) -> np.ndarray:
+        """target as the (batch, outputs) array forward compares against a prediction of this
+        shape and dtype (labels become one-hot rows); checked as forward checks it."""
+        return self._check_target(np.empty(shape, dtype), target)
+
     # -- for subclasses ---------------------------------------------------------------------
     def _terms(self, pred, target):
         """Return (unreduced terms, gradient of their sum with respect to pred)."""

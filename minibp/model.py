@@ -6,8 +6,9 @@ import dataclasses
 
 import numpy as np
 
+from minibp.engines import choose_engine
 from minibp.layers import Parameter
-from minibp.training import History, fit_numpy, train_step_numpy
+from minibp.training import History, check_mean_loss, check_schedule, check_training_data
 
 
 class Sequential:
@@ -51,25 +52,29 @@ class Sequential:
         ]
 
     # -- training -----------------------------------------------------------------------
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    # Each entry point takes engine="auto" | "numpy" | "numba" (see minibp.engines).
+
+    def predict(self, X, *, engine: str = "auto") -> np.ndarray:
         """The model's output for X (batch, in) -> (batch, out)."""
-        return self.forward(X)
+        X = np.asarray(X)
+        return self._engine_for(engine, X).predict(self, X)
 
-    def train_step(self, X, Y, loss, optimizer) -> float:
+    def train_step(self, X, Y, loss, optimizer, *, engine: str = "auto") -> float:
         """One forward, backward and update on one batch; returns the loss before the update."""
-        return train_step_numpy(self, X, Y, loss, optimizer)
+        X, Y = check_training_data(X, Y)
+        chosen = self._engine_for(engine, X, loss, optimizer)
+        return chosen.train_step(self, X, Y, loss, optimizer)
 
-    def gradients(self, X, Y, loss) -> dict[str, np.ndarray]:
+    def gradients(self, X, Y, loss, *, engine: str = "auto") -> dict[str, np.ndarray]:
         """One batch's loss gradients, without updating: ``{"model[0].W": dW, ...}`` (copies).
 
         Frozen parameters are included: they get gradients, they just do not move.
         """
-        loss.forward(self.forward(X), Y)
-        self.backward(loss.backward())
-        return {p.name: p.grad.copy() for p in self.parameters()}
+        X, Y = check_training_data(X, Y)
+        return self._engine_for(engine, X, loss).gradients(self, X, Y, loss)
 
     def fit(self, X, Y, *, loss, optimizer, epochs: int = 1, batch_size: int = 32,
-            shuffle: bool = True, seed=None, verbose: int = 0) -> History:
+            shuffle: bool = True, seed=None, verbose: int = 0, engine: str = "auto") -> History:
         """Minibatch training over the whole of X, Y for a number of epochs.
 
         Each epoch takes its order as ``rng.permutation(n)`` from one
@@ -77,10 +82,24 @@ class Sequential:
         the last batch of an epoch may be short. ``seed`` affects shuffling only.
 
         Returns a History whose ``history["loss"]`` holds, per epoch, the sample-weighted
-        mean of the batch losses, each taken before its update.
+        mean of the batch losses, each taken before its update. If the loss or gradient
+        norm stops being finite, raises TrainingDivergedError before that update, keeping
+        the weights of the last finite step.
         """
-        return fit_numpy(self, X, Y, loss=loss, optimizer=optimizer, epochs=epochs,
-                         batch_size=batch_size, shuffle=shuffle, seed=seed, verbose=verbose)
+        X, Y = check_training_data(X, Y)
+        check_schedule(epochs, batch_size)
+        check_mean_loss(loss)
+        chosen = self._engine_for(engine, X, loss, optimizer, rows=min(batch_size, len(X)))
+        return chosen.fit(self, X, Y, loss=loss, optimizer=optimizer, epochs=epochs,
+                          batch_size=batch_size, shuffle=shuffle, seed=seed, verbose=verbose)
+
+    def _engine_for(self, engine: str, X, loss=None, optimizer=None, rows=None):
+        """The engine module to run; checks X here when the layers' own checks are skipped."""
+        rows = (len(X) if np.ndim(X) == 2 else 1) if rows is None else rows
+        name = choose_engine(engine, self, loss, optimizer, rows=rows)
+        if name == "numba":
+            self.layers[0]._check_input(X)  # the compiled path never calls layer.forward
+        return _engine(name)
 
     # -- looking inside -----------------------------------------------------------------
     def __getitem__(self, i):
@@ -165,3 +184,13 @@ def _output_shape_text(layers, i: int) -> str:
         if width is not None:
             return f"(batch, {width})"
     return "(batch, ?)"
+
+
+def _engine(name: str):
+    if name == "numba":
+        from minibp.engines import numba_engine
+
+        return numba_engine
+    from minibp.engines import numpy_engine
+
+    return numpy_engine

@@ -1,4 +1,4 @@
-"""The NumPy training loop: the reference every faster engine is checked against."""
+"""What every engine shares: History, the checks of fit's arguments, progress lines."""
 
 from __future__ import annotations
 
@@ -6,29 +6,52 @@ import numpy as np
 
 
 class History:
-    """What fit records, Keras-style: ``history["loss"][e]`` is epoch e's mean loss."""
+    """What fit records, Keras-style: ``history["loss"][e]`` is epoch e's mean loss.
+
+    ``history`` (a dict of lists) and ``epoch`` (a list) are built when first read: the
+    compiled engine hands over whole arrays of epochs, and turning 10,000 of them into
+    Python floats would cost more than training the chapter's network.
+    """
 
     def __init__(self):
-        self.history: dict[str, list[float]] = {"loss": []}
-        self.epoch: list[int] = []
+        self._epochs: list = []                      # ranges or lists of epoch numbers
+        self._columns: dict[str, list] = {"loss": []}  # arrays or lists, one per chunk
+        self._cache = None
 
     def record(self, epoch: int, **values: float) -> None:
-        self.epoch.append(epoch)
-        for name, value in values.items():
-            self.history.setdefault(name, []).append(float(value))
+        """Record one epoch's values."""
+        self.extend([epoch], **{name: [float(v)] for name, v in values.items()})
+
+    def extend(self, epochs, **values) -> None:
+        """Record several epochs at once: ``values[name][i]`` belongs to ``epochs[i]``."""
+        self._epochs.append(epochs)
+        for name, column in values.items():
+            self._columns.setdefault(name, []).append(column)
+        self._cache = None
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        return self._materialized()[0]
+
+    @property
+    def epoch(self) -> list[int]:
+        return self._materialized()[1]
+
+    def _materialized(self):
+        if self._cache is None:
+            columns = {name: [float(v) for chunk in chunks for v in _as_list(chunk)]
+                       for name, chunks in self._columns.items()}
+            epochs = [int(e) for chunk in self._epochs for e in chunk]
+            self._cache = (columns, epochs)
+        return self._cache
 
     def __repr__(self) -> str:
         last = {k: v[-1] for k, v in self.history.items() if v}
         return f"History(epochs={len(self.epoch)}, last={last})"
 
 
-def train_step_numpy(model, X, Y, loss, optimizer) -> float:
-    """One forward, backward and update; returns the loss of that forward (before the update)."""
-    pred = model.forward(X)
-    value = loss.forward(pred, Y)
-    model.backward(loss.backward())
-    optimizer.step(model.parameters())
-    return value
+def _as_list(chunk) -> list:
+    return chunk.tolist() if isinstance(chunk, np.ndarray) else list(chunk)
 
 
 def check_training_data(X, Y) -> tuple[np.ndarray, np.ndarray]:
@@ -68,30 +91,10 @@ def epoch_batches(n: int, batch_size: int, order):
         yield slice(start, stop) if order is None else order[start:stop]
 
 
-def fit_numpy(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
-              verbose) -> History:
-    """Minibatch SGD epochs in plain NumPy; see Sequential.fit for the contract."""
-    X, Y = check_training_data(X, Y)
-    check_schedule(epochs, batch_size)
-    check_mean_loss(loss)
-    rng = np.random.default_rng(seed)
-    n = X.shape[0]
-    history = History()
-    for epoch in range(epochs):
-        order = rng.permutation(n) if shuffle else None
-        total = 0.0
-        for rows in epoch_batches(n, batch_size, order):
-            X_batch = X[rows]
-            total += train_step_numpy(model, X_batch, Y[rows], loss, optimizer) * len(X_batch)
-        history.record(epoch, loss=total / n)
-        _report(verbose, epoch, epochs, history)
-    return history
-
-
-def _report(verbose: int, epoch: int, epochs: int, history: History) -> None:
+def report_epoch(verbose: int, epoch: int, epochs: int, loss: float) -> None:
     """With verbose >= 1, print about twenty evenly spaced epoch lines (every one with >= 2)."""
     if not verbose:
         return
     every = 1 if verbose >= 2 else max(1, epochs // 20)
     if (epoch + 1) % every == 0 or epoch + 1 == epochs:
-        print(f"epoch {epoch + 1}/{epochs} - loss: {history.history['loss'][-1]:.6g}")
+        print(f"epoch {epoch + 1}/{epochs} - loss: {loss:.6g}")

@@ -1,0 +1,67 @@
+"""The NumPy engine: plain forward and backward through the layer objects.
+
+It is the reference every faster engine is checked against, and it never imports numba.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minibp.errors import TrainingDivergedError, divergence_message
+from minibp.training import History, epoch_batches, report_epoch
+
+
+def train_step(model, X, Y, loss, optimizer, *, step: int = 1, epoch: int = 1) -> float:
+    """One forward, backward and update; returns the loss of that forward (before the update).
+
+    The divergence guard refuses the update when the loss or the gradient norm is not
+    finite, raising TrainingDivergedError; ``step`` and ``epoch`` only word its message.
+    """
+    value = loss.forward(model.forward(X), Y)
+    model.backward(loss.backward())
+    parameters = model.parameters()
+    if not (np.isfinite(value) and np.isfinite(_sum_of_squares(parameters))):
+        raise TrainingDivergedError(divergence_message(step, epoch, value, optimizer.lr),
+                                    step=step, loss=value, lr=optimizer.lr)
+    optimizer.step(parameters)
+    return value
+
+
+def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
+        verbose) -> History:
+    """Minibatch SGD epochs, one train_step per batch; see Sequential.fit for the contract."""
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    history = History()
+    step = 0
+    for epoch in range(epochs):
+        order = rng.permutation(n) if shuffle else None
+        total = 0.0
+        for rows in epoch_batches(n, batch_size, order):
+            X_batch = X[rows]
+            step += 1
+            try:
+                value = train_step(model, X_batch, Y[rows], loss, optimizer,
+                                   step=step, epoch=epoch + 1)
+            except TrainingDivergedError as error:
+                error.history = history
+                raise
+            total += value * len(X_batch)
+        history.record(epoch, loss=total / n)
+        report_epoch(verbose, epoch, epochs, total / n)
+    return history
+
+
+def gradients(model, X, Y, loss) -> dict[str, np.ndarray]:
+    """One batch's loss gradients through the layer objects (copies), without an update."""
+    loss.forward(model.forward(X), Y)
+    model.backward(loss.backward())
+    return {p.name: p.grad.copy() for p in model.parameters()}
+
+
+def predict(model, X) -> np.ndarray:
+    return model.forward(X)
+
+
+def _sum_of_squares(parameters) -> float:
+    return float(sum(np.vdot(p.grad, p.grad) for p in parameters))
