@@ -8,6 +8,7 @@ from minibp import examples
 from minibp.activations import Identity, ReLU, Sigmoid, Tanh, stable_sigmoid
 from minibp.builders import mlp
 from minibp.dense import Dense
+from minibp.errors import TrainingDivergedError
 from minibp.layers import Layer, Parameter
 from minibp.losses import MSE, Loss, SoftmaxCrossEntropy, SquaredError
 from minibp.model import Sequential
@@ -16,8 +17,17 @@ from minibp.training import History
 
 __version__ = "0.1.0"
 
+
+def warmup(dtypes=("float64", "float32")) -> dict[str, float]:
+    """Compile the numba engine's kernels now (or load them from the on-disk cache) rather
+    than on first use; returns seconds per kernel and dtype. See minibp.engines."""
+    from minibp.engines.numba_engine import warmup as compile_kernels
+
+    return compile_kernels(dtypes)
+
+
 __all__ = [
     "Dense", "Identity", "ReLU", "Sigmoid", "Tanh", "Layer", "Parameter", "Sequential",
     "Loss", "SquaredError", "MSE", "SoftmaxCrossEntropy", "SGD", "History", "mlp",
-    "stable_sigmoid", "examples", "__version__",
+    "stable_sigmoid", "examples", "warmup", "TrainingDivergedError", "__version__",
 ]

@@ -17,9 +17,12 @@ from minibp.optim import SGD
 ENGINES = ("auto", "numpy", "numba")
 COMPILED_LOSSES = (SquaredError, MSE, SoftmaxCrossEntropy)
 
-# "auto" leaves a step to the compiled loops up to this many multiply-adds
-# (batch rows x sum of in*out over layers); above it BLAS matmuls win. See docs/performance.md.
-AUTO_NUMBA_MAX_MACS = 200_000
+# "auto" leaves a step to the compiled loops up to this many multiply-adds (batch rows x sum
+# of in*out over layers), or up to the second figure for single-row steps, where NumPy's
+# per-call overhead dominates; above them BLAS matmuls win. Measured by
+# benchmarks/crossover.py; see docs/performance.md.
+AUTO_NUMBA_MAX_MACS = 40_000
+AUTO_NUMBA_MAX_MACS_ONE_ROW = 1_000_000
 
 
 def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1) -> str:
@@ -34,7 +37,8 @@ def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1) 
             raise ValueError(f"engine='numba' cannot run this: {reason}. "
                              "Use engine='numpy' (or 'auto', which falls back by itself).")
         return "numba"
-    if reason or macs_per_step(model, rows) > AUTO_NUMBA_MAX_MACS:
+    limit = AUTO_NUMBA_MAX_MACS_ONE_ROW if rows == 1 else AUTO_NUMBA_MAX_MACS
+    if reason or macs_per_step(model, rows) > limit:
         return "numpy"
     return "numba"
 

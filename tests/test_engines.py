@@ -1,0 +1,192 @@
+"""The numba engine against the NumPy reference engine, and how engines are chosen.
+
+Independent reference: the NumPy engine (itself matched to a per-neuron loop in
+test_against_reference.py). In float64, one batch's gradients must agree to 1e-12 and the
+weights after 3 epochs of stable training to 1e-10. "Stable" means a modest learning rate
+with falling loss: unstable training amplifies last-bit differences between BLAS and loops.
+"""
+
+import numpy as np
+import pytest
+
+import minibp
+from minibp.engines import (
+    AUTO_NUMBA_MAX_MACS,
+    AUTO_NUMBA_MAX_MACS_ONE_ROW,
+    choose_engine,
+    why_not_compiled,
+)
+
+ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu"]
+LOSSES = {"squared": minibp.SquaredError, "mse": minibp.MSE, "xent": minibp.SoftmaxCrossEntropy}
+
+
+def make_problem(depth, width, activation, loss_name, n, seed):
+    """A random model of `depth` Dense layers of `width` units and data for it."""
+    rng = np.random.default_rng(seed)
+    n_in, n_out = 3, 4
+    sizes = [n_in] + [width] * (depth - 1) + [n_out]
+    output = None if loss_name == "xent" else activation
+    model = minibp.mlp(sizes, activation, output, seed=rng)
+    X = rng.normal(size=(n, n_in))
+    if loss_name == "xent":
+        Y = rng.integers(0, n_out, size=n)
+    else:
+        Y = rng.uniform(0.1, 0.9, size=(n, n_out))
+    return model, X, Y, LOSSES[loss_name]()
+
+
+def copy_of(model):
+    layers = [minibp.Dense(layer.in_features, layer.out_features, layer.activation,
+                           W=layer.W, b=layer.b) for layer in model]
+    return minibp.Sequential(*layers)
+
+
+def assert_same_weights(a, b, rtol):
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        np.testing.assert_allclose(pa.value, pb.value, rtol=rtol, atol=rtol, err_msg=pa.name)
+
+
+CASES = [  # (depth, width, batch size, n samples)
+    (1, 1, 1, 5), (1, 64, 7, 20), (2, 5, 32, 40), (2, 64, 1, 9),
+    (3, 13, 7, 29), (3, 1, 32, 32), (4, 8, 7, 23), (4, 33, 32, 70),
+]
+
+
+@pytest.mark.parametrize("loss_name", LOSSES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("depth,width,batch,n", CASES)
+def test_one_batch_gradients_agree(depth, width, batch, n, activation, loss_name):
+    model, X, Y, loss = make_problem(depth, width, activation, loss_name, n, seed=depth * width)
+    reference = model.gradients(X[:batch], Y[:batch], loss, engine="numpy")
+    compiled = model.gradients(X[:batch], Y[:batch], loss, engine="numba")
+    assert reference.keys() == compiled.keys()
+    for name, grad in reference.items():
+        scale = np.max(np.abs(grad)) + 1e-300
+        np.testing.assert_allclose(compiled[name], grad, rtol=1e-12, atol=1e-12 * scale,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled", "in-order"])
+@pytest.mark.parametrize("momentum", [0.0, 0.9], ids=["plain", "momentum"])
+@pytest.mark.parametrize("loss_name", LOSSES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("depth,width,batch,n", CASES[::2])
+def test_three_epochs_agree(depth, width, batch, n, activation, loss_name, momentum, shuffle):
+    model, X, Y, loss = make_problem(depth, width, activation, loss_name, n, seed=n)
+    twin = copy_of(model)
+    lr = 0.05 if momentum else 0.2
+    kwargs = dict(loss=loss, epochs=3, batch_size=batch, shuffle=shuffle, seed=7)
+    h_numpy = model.fit(X, Y, optimizer=minibp.SGD(lr, momentum), engine="numpy", **kwargs)
+    h_numba = twin.fit(X, Y, optimizer=minibp.SGD(lr, momentum), engine="numba", **kwargs)
+    assert_same_weights(model, twin, rtol=1e-10)
+    np.testing.assert_allclose(h_numba.history["loss"], h_numpy.history["loss"], rtol=1e-10)
+    assert h_numba.epoch == h_numpy.epoch == [0, 1, 2]
+
+
+def test_engines_can_take_turns_with_one_optimizer():
+    """Momentum lives in the optimizer, so switching engines mid-training changes nothing."""
+    model, X, Y, loss = make_problem(2, 6, "tanh", "squared", 12, seed=3)
+    twin = copy_of(model)
+    opt_a, opt_b = minibp.SGD(0.1, 0.9), minibp.SGD(0.1, 0.9)
+    for engine in ["numpy", "numba", "numpy", "numba"]:
+        model.fit(X, Y, loss=loss, optimizer=opt_a, epochs=1, batch_size=5, seed=1,
+                  engine=engine)
+        twin.fit(X, Y, loss=loss, optimizer=opt_b, epochs=1, batch_size=5, seed=1,
+                 engine="numpy")
+    assert_same_weights(model, twin, rtol=1e-10)
+
+
+def test_shuffle_draws_the_same_orders_and_leaves_the_generator_in_the_same_state():
+    model, X, Y, loss = make_problem(1, 1, "sigmoid", "squared", 9, seed=0)
+    rng_numpy, rng_numba = np.random.default_rng(5), np.random.default_rng(5)
+    model.fit(X, Y, loss=loss, optimizer=minibp.SGD(0.1), epochs=4, batch_size=2,
+              seed=rng_numpy, engine="numpy")
+    copy_of(model).fit(X, Y, loss=loss, optimizer=minibp.SGD(0.1), epochs=4, batch_size=2,
+                       seed=rng_numba, engine="numba")
+    assert rng_numpy.bit_generator.state == rng_numba.bit_generator.state
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_train_step_and_predict_agree_with_the_reference(engine):
+    model, X, Y, loss = make_problem(3, 9, "sigmoid", "mse", 11, seed=2)
+    twin = copy_of(model)
+    expected_loss = twin.train_step(X, Y, loss, minibp.SGD(0.3), engine="numpy")
+    assert model.train_step(X, Y, loss, minibp.SGD(0.3), engine=engine) == pytest.approx(
+        expected_loss, rel=1e-12)
+    assert_same_weights(model, twin, rtol=1e-12)
+    np.testing.assert_allclose(model.predict(X, engine=engine), twin.forward(X), rtol=1e-12)
+
+
+def test_predict_covers_more_rows_than_one_chunk():
+    model, _, _, _ = make_problem(2, 4, "relu", "squared", 1, seed=4)
+    X = np.random.default_rng(0).normal(size=(1000, 3))
+    np.testing.assert_allclose(model.predict(X, engine="numba"), model.forward(X), rtol=1e-12)
+
+
+def test_numba_refuses_what_it_cannot_compile_and_says_why():
+    model = minibp.Sequential(minibp.Dense(2, 3), minibp.Sigmoid(), minibp.Dense(3, 1))
+    X, Y = np.ones((4, 2)), np.ones((4, 1))
+    with pytest.raises(ValueError, match=r"model\[1\] is a Sigmoid.*Dense layers only"):
+        model.fit(X, Y, loss=minibp.SquaredError(), optimizer=minibp.SGD(), engine="numba")
+    history = model.fit(X, Y, loss=minibp.SquaredError(), optimizer=minibp.SGD(),
+                        engine="auto")
+    assert len(history.history["loss"]) == 1
+
+
+def test_why_not_compiled_names_loss_and_optimizer():
+    model = minibp.mlp([2, 2])
+
+    class Hinge(minibp.SquaredError):
+        pass
+
+    class Adam(minibp.SGD):
+        pass
+
+    assert why_not_compiled(model) is None
+    assert "Hinge" in why_not_compiled(model, Hinge())
+    assert "reduction='mean'" in why_not_compiled(model, minibp.MSE(reduction="sum"))
+    assert "Adam" in why_not_compiled(model, minibp.SquaredError(), Adam())
+
+
+def test_auto_picks_numba_for_small_steps_and_numpy_for_large_ones():
+    small = minibp.mlp([2, 5, 1])
+    assert choose_engine("auto", small, minibp.SquaredError(), minibp.SGD(), rows=1) == "numba"
+    big = minibp.mlp([784, 256, 10])
+    macs = 784 * 256 + 256 * 10
+    assert macs > AUTO_NUMBA_MAX_MACS and macs < AUTO_NUMBA_MAX_MACS_ONE_ROW
+    assert choose_engine("auto", big, minibp.SquaredError(), minibp.SGD(), rows=1) == "numba"
+    assert choose_engine("auto", big, minibp.SquaredError(), minibp.SGD(), rows=2) == "numpy"
+    with pytest.raises(ValueError, match="unknown engine 'fast'"):
+        choose_engine("fast", small)
+
+
+def test_compiled_path_still_checks_the_input_width():
+    model = minibp.mlp([3, 2])
+    with pytest.raises(ValueError, match=r"at model\[0\]: expected X of shape \(batch, 3\)"):
+        model.fit(np.ones((4, 5)), np.ones((4, 2)), loss=minibp.MSE(),
+                  optimizer=minibp.SGD(), engine="numba")
+
+
+def test_float32_models_train_in_float32_on_both_engines():
+    X, Y = minibp.examples.xor_data()
+    results = {}
+    for engine in ["numpy", "numba"]:
+        model = minibp.mlp([2, 5, 1], "sigmoid", "sigmoid", init="uniform01", seed=0,
+                           dtype=np.float32)
+        model.fit(X, Y, loss=minibp.SquaredError(), optimizer=minibp.SGD(0.5), epochs=50,
+                  batch_size=1, seed=0, engine=engine)
+        assert model[0].W.dtype == np.float32
+        results[engine] = model.predict(X, engine=engine)
+        assert results[engine].dtype == np.float32
+    np.testing.assert_allclose(results["numba"], results["numpy"], rtol=1e-4)
+
+
+def test_verbose_fit_prints_progress_and_records_every_epoch(capsys):
+    model, X, Y, loss = make_problem(1, 1, "sigmoid", "squared", 4, seed=0)
+    history = model.fit(X, Y, loss=loss, optimizer=minibp.SGD(0.1), epochs=40, batch_size=4,
+                        verbose=1, engine="numba")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("epoch 40/40 - loss: ")
+    assert 1 < len(lines) <= 21
+    assert history.epoch == list(range(40))
