@@ -9,6 +9,7 @@ from minibp.activations import Identity, ReLU, Sigmoid, Tanh, stable_sigmoid
 from minibp.builders import mlp
 from minibp.dense import Dense
 from minibp.errors import TrainingDivergedError
+from minibp.gradient_check import GradcheckError, GradcheckReport, gradcheck, gradcheck_sweep
 from minibp.layers import Layer, Parameter
 from minibp.losses import MSE, Loss, SoftmaxCrossEntropy, SquaredError
 from minibp.model import Sequential
@@ -30,4 +31,5 @@ __all__ = [
     "Dense", "Identity", "ReLU", "Sigmoid", "Tanh", "Layer", "Parameter", "Sequential",
     "Loss", "SquaredError", "MSE", "SoftmaxCrossEntropy", "SGD", "History", "mlp",
     "stable_sigmoid", "examples", "warmup", "TrainingDivergedError", "__version__",
+    "gradcheck", "gradcheck_sweep", "GradcheckReport", "GradcheckError",
 ]

@@ -7,8 +7,8 @@ The derivative is taken from the *output* A, not the input Z, because each of ou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

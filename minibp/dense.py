@@ -108,7 +108,8 @@ class Dense(Layer):
         ]
 
     def __repr__(self) -> str:
-        return f"Dense({self.in_features} -> {self.out_features}, {self.activation})"
+        name = type(self).__name__
+        return f"{name}({self.in_features} -> {self.out_features}, {self.activation})"
 
 
 def _positive_int(value, name: str) -> int:
