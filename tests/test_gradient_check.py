@@ -596,7 +596,7 @@ def test_a_float32_model_stays_float32_and_unchanged():
 def test_the_report_is_an_aligned_table_with_one_row_per_tensor():
     report = gradcheck(UnsummedBias(3, 2, "tanh", seed=0), batch())
     lines = str(report).splitlines()
-    assert lines[0].startswith("gradcheck FAILED: Dense(3 -> 2, tanh); s = sum(G * output)")
+    assert lines[0].startswith("gradcheck FAILED: UnsummedBias(3 -> 2, tanh); s = sum(G * output)")
     header = next(line for line in lines if line.startswith("tensor"))
     rows = lines[lines.index(header) + 1:lines.index(header) + 4]
     assert [row.split()[0] for row in rows] == ["layer.W", "layer.b", "input"]
