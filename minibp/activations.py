@@ -22,7 +22,11 @@ def stable_sigmoid(Z: np.ndarray) -> np.ndarray:
     Both only ever exponentiate -|Z| <= 0, so nothing overflows, and the limits 0 and 1
     come out exactly where the dtype can represent them.
     """
-    E = np.exp(-np.abs(Z))
+    Z = np.asarray(Z)
+    if not np.issubdtype(Z.dtype, np.floating):
+        Z = Z.astype(np.float64)
+    with np.errstate(under="ignore"):  # exp(-|z|) reaching 0 is the exact limit, not an error
+        E = np.exp(-np.abs(Z))
     return np.where(Z >= 0, 1.0 / (1.0 + E), E / (1.0 + E)).astype(Z.dtype, copy=False)
 
 

@@ -60,8 +60,8 @@ class Dense(Layer):
             if W.shape != shape:
                 raise ValueError(f"{self!r}: expected W of shape {shape}, got {W.shape}")
             return W
-        if init == "uniform01":
-            return rng.random(shape).astype(self.dtype)
+        if init == "uniform01":  # drawn in the layer's dtype, so float32 stays below 1
+            return rng.random(shape, dtype=self.dtype)
         fan_sum = self.in_features if init == "he" else self.in_features + self.out_features
         limit = np.sqrt(6.0 / fan_sum)
         return rng.uniform(-limit, limit, shape).astype(self.dtype)
@@ -77,7 +77,7 @@ class Dense(Layer):
                                  f"got {b.shape}")
             return b.copy()
         if init == "uniform01":
-            return rng.random(shape).astype(self.dtype)
+            return rng.random(shape, dtype=self.dtype)
         return np.zeros(shape, dtype=self.dtype)
 
     # -- forward and backward ---------------------------------------------------------------
@@ -108,8 +108,8 @@ class Dense(Layer):
         ]
 
     def __repr__(self) -> str:
-        name = type(self).__name__
-        return f"{name}({self.in_features} -> {self.out_features}, {self.activation})"
+        activation = "" if self.activation == "identity" else f", {self.activation}"
+        return f"{type(self).__name__}({self.in_features} -> {self.out_features}{activation})"
 
 
 def _positive_int(value, name: str) -> int:

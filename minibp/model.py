@@ -61,7 +61,7 @@ class Sequential:
 
     def train_step(self, X, Y, loss, optimizer, *, engine: str = "auto") -> float:
         """One forward, backward and update on one batch; returns the loss before the update."""
-        X, Y = check_training_data(X, Y)
+        X, Y = check_training_data(X, Y, "train_step")
         chosen = self._engine_for(engine, X, loss, optimizer)
         return chosen.train_step(self, X, Y, loss, optimizer)
 
@@ -70,7 +70,7 @@ class Sequential:
 
         Frozen parameters are included: they get gradients, they just do not move.
         """
-        X, Y = check_training_data(X, Y)
+        X, Y = check_training_data(X, Y, "gradients")
         return self._engine_for(engine, X, loss).gradients(self, X, Y, loss)
 
     def fit(self, X, Y, *, loss, optimizer, epochs: int = 1, batch_size: int = 32,

@@ -49,10 +49,9 @@ class SGD:
 
 
 def _non_negative_float(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"SGD: {name} must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"SGD: {name} must be a number, got {value!r}")
+    value = float(value)
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"SGD: {name} must be a finite number >= 0, got {value}")
     return value

@@ -54,19 +54,35 @@ def _as_list(chunk) -> list:
     return chunk.tolist() if isinstance(chunk, np.ndarray) else list(chunk)
 
 
-def check_training_data(X, Y) -> tuple[np.ndarray, np.ndarray]:
-    """X as a 2-D float array and Y with as many rows, or a clear error."""
+def check_training_data(X, Y, who: str = "fit") -> tuple[np.ndarray, np.ndarray]:
+    """X as a 2-D array and Y with as many rows, both finite, or a clear error."""
     X = np.asarray(X)
     Y = np.asarray(Y)
     if X.ndim != 2:
         hint = " (for one sample use X.reshape(1, -1))" if X.ndim == 1 else ""
-        raise ValueError(f"fit: expected X of shape (samples, features), got {X.shape}{hint}")
+        raise ValueError(f"{who}: expected X of shape (samples, features), got {X.shape}{hint}")
     if X.shape[0] == 0:
-        raise ValueError(f"fit: X has no samples (shape {X.shape})")
+        raise ValueError(f"{who}: X has no samples (shape {X.shape})")
     if Y.ndim == 0 or Y.shape[0] != X.shape[0]:
-        raise ValueError(f"fit: X has {X.shape[0]} samples but Y has shape {Y.shape}; "
+        raise ValueError(f"{who}: X has {X.shape[0]} samples but Y has shape {Y.shape}; "
                          "they need one row each")
+    for name, values in (("X", X), ("Y", Y)):
+        _check_finite(values, name, who)
     return X, Y
+
+
+def _check_finite(values: np.ndarray, name: str, who: str) -> None:
+    """Refuse NaN and infinity in data: training on them only looks like divergence."""
+    if not np.issubdtype(values.dtype, np.number):
+        return
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        nan, inf = int(np.isnan(values).sum()), int(np.isinf(values).sum())
+        what = " and ".join(f"{count} {kind} values" for count, kind in
+                            ((nan, "NaN"), (inf, "infinite")) if count)
+        raise ValueError(f"{who}: {name} contains {what} (first at row {row}); "
+                         "clean or impute them before training.")
 
 
 def check_schedule(epochs, batch_size) -> None:

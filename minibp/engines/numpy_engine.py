@@ -17,10 +17,12 @@ def train_step(model, X, Y, loss, optimizer, *, step: int = 1, epoch: int = 1) -
     The divergence guard refuses the update when the loss or the gradient norm is not
     finite, raising TrainingDivergedError; ``step`` and ``epoch`` only word its message.
     """
-    value = loss.forward(model.forward(X), Y)
-    model.backward(loss.backward())
-    parameters = model.parameters()
-    if not (np.isfinite(value) and np.isfinite(_sum_of_squares(parameters))):
+    with np.errstate(over="ignore", invalid="ignore"):  # the guard below reports these
+        value = loss.forward(model.forward(X), Y)
+        model.backward(loss.backward())
+        parameters = model.parameters()
+        norm2 = _sum_of_squares(parameters)
+    if not (np.isfinite(value) and np.isfinite(norm2)):
         raise TrainingDivergedError(divergence_message(step, epoch, value, optimizer.lr),
                                     step=step, loss=value, lr=optimizer.lr)
     optimizer.step(parameters)
