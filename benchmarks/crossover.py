@@ -1,9 +1,10 @@
-"""Where the compiled loops stop paying: numba vs numpy engine for one epoch of fit.
+"""Where the whole-run compiled loop stops paying: the numba, blas and numpy engines for one
+epoch of fit, across model widths and batch sizes.
 
-Prints, per model width and batch size, the multiply-adds of one step's forward
-(batch x sum of in*out) and the time ratio numba/numpy (median of paired, alternating
-repeats). "auto" should pick numba below the crossover; minibp.engines.AUTO_NUMBA_MAX_MACS
-holds the threshold, and docs/performance.md records the figures.
+Prints the multiply-adds of one step's forward (batch x sum of in*out) and each engine's
+median time (paired, alternating repeats) relative to the fastest. "auto" picks numba below
+the crossover and blas above it; minibp.engines.AUTO_NUMBA_MAX_MACS holds the threshold,
+and docs/performance.md records the figures.
 
     python benchmarks/crossover.py
 """
@@ -17,6 +18,7 @@ import minibp
 from minibp.engines import macs_per_step
 
 SAMPLES, REPEATS = 2048, 5
+ENGINES = ("numba", "blas", "numpy")
 
 
 def one_epoch(model, X, Y, batch, engine):
@@ -29,18 +31,21 @@ def one_epoch(model, X, Y, batch, engine):
 def main():
     rng = np.random.default_rng(0)
     minibp.warmup(("float64",))
-    print(f"{'sizes':<18}{'batch':>6}{'MACs/step':>12}{'numba/numpy':>13}")
+    print(f"{'sizes':<18}{'batch':>6}{'MACs/step':>12}" + "".join(f"{e:>9}" for e in ENGINES)
+          + "   (time / fastest)")
     for sizes in ([16, 8, 4], [64, 32, 10], [64, 128, 10], [256, 128, 10], [784, 256, 10]):
         X = rng.normal(size=(SAMPLES, sizes[0]))
         Y = rng.integers(0, sizes[-1], size=SAMPLES)
         for batch in (1, 8, 32, 128):
             model = minibp.mlp(sizes, "sigmoid", seed=0)
-            times = {"numba": [], "numpy": []}
+            times = {engine: [] for engine in ENGINES}
             for _ in range(REPEATS):
                 for engine in times:
                     times[engine].append(one_epoch(model, X, Y, batch, engine))
-            ratio = statistics.median(times["numba"]) / statistics.median(times["numpy"])
-            print(f"{str(sizes):<18}{batch:>6}{macs_per_step(model, batch):>12,}{ratio:>13.2f}")
+            medians = {e: statistics.median(t) for e, t in times.items()}
+            best = min(medians.values())
+            print(f"{str(sizes):<18}{batch:>6}{macs_per_step(model, batch):>12,}"
+                  + "".join(f"{medians[e] / best:>9.2f}" for e in ENGINES))
 
 
 if __name__ == "__main__":

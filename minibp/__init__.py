@@ -20,9 +20,9 @@ __version__ = "0.1.0"
 
 
 def warmup(dtypes=("float64", "float32")) -> dict[str, float]:
-    """Compile the numba engine's kernels now (or load them from the on-disk cache) rather
-    than on first use; returns seconds per kernel and dtype. See minibp.engines."""
-    from minibp.engines.numba_engine import warmup as compile_kernels
+    """Compile the compiled engines' kernels now (or load them from the on-disk cache)
+    rather than on first use; returns seconds per engine entry point and dtype."""
+    from minibp.engines.warmup import warmup as compile_kernels
 
     return compile_kernels(dtypes)
 

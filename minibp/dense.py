@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from minibp.activations import get_activation
@@ -96,6 +98,19 @@ class Dense(Layer):
         np.matmul(self.dZ.T, self.X, out=self.dW)
         np.sum(self.dZ, axis=0, out=self.db)
         return self.dZ @ self.W
+
+    def astype(self, dtype) -> Dense:
+        """A copy of this layer whose parameters (and gradients) are in ``dtype``; frozen
+        parameters stay frozen. Like NumPy's astype, it never changes this layer."""
+        layer = copy.copy(self)
+        layer._frozen = set(self._frozen)
+        layer._position = None
+        layer.dtype = _float_dtype(dtype)
+        layer.W = self.W.astype(layer.dtype)
+        layer.b = self.b.astype(layer.dtype)
+        layer.dW, layer.db = np.zeros_like(layer.W), np.zeros_like(layer.b)
+        layer.X = layer.Z = layer.A = layer.dZ = None
+        return layer
 
     def activation_derivative(self) -> np.ndarray:
         """dA/dZ elementwise at the last forward, (batch, out_features): the chapter's dout/dnet."""

@@ -7,6 +7,7 @@ by Sequential or the gradient checker.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,15 @@ class Layer:
     def parameters(self) -> list[Parameter]:
         """Named parameter records; a layer without weights has none."""
         return []
+
+    def astype(self, dtype) -> Layer:
+        """A copy of this layer with its parameters in ``dtype``. A layer without parameters
+        is simply copied; layers with parameters override this."""
+        if self.parameters():
+            raise NotImplementedError(f"{type(self).__name__} has parameters but no astype")
+        layer = copy.copy(self)
+        layer._position = None
+        return layer
 
     # -- freezing -----------------------------------------------------------------------
     def freeze(self, *names: str) -> Layer:

@@ -97,9 +97,15 @@ class Sequential:
         """The engine module to run; checks X here when the layers' own checks are skipped."""
         rows = (len(X) if np.ndim(X) == 2 else 1) if rows is None else rows
         name = choose_engine(engine, self, loss, optimizer, rows=rows)
-        if name == "numba":
-            self.layers[0]._check_input(X)  # the compiled path never calls layer.forward
+        if name != "numpy":
+            self.layers[0]._check_input(X)  # compiled paths never call layer.forward
         return _engine(name)
+
+    def astype(self, dtype) -> Sequential:
+        """A copy of the model with every layer's parameters in ``dtype`` (float32 or
+        float64). Like NumPy's astype it returns a new model and leaves this one alone; give
+        the copy its own optimizer, since momentum belongs to the old arrays."""
+        return Sequential(*[layer.astype(dtype) for layer in self.layers])
 
     # -- looking inside -----------------------------------------------------------------
     def __getitem__(self, i):
@@ -191,6 +197,10 @@ def _engine(name: str):
         from minibp.engines import numba_engine
 
         return numba_engine
+    if name == "blas":
+        from minibp.engines import blas_engine
+
+        return blas_engine
     from minibp.engines import numpy_engine
 
     return numpy_engine

@@ -16,7 +16,6 @@ pre-activations stay O(1).
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 from dataclasses import dataclass
 
@@ -38,7 +37,7 @@ MINIBP_LOSSES = {
 LR = {0.0: 0.1, 0.9: 0.02}  # small, so 100 steps stay stable (see the module docstring)
 # batch_size -> (samples, epochs): 100 steps each; 10 % 3 and 12 % 8 leave a short last batch.
 SCHEDULES = {1: (10, 10), 3: (10, 25), 8: (12, 50)}
-ENGINES = ("numpy", "numba")
+ENGINES = ("numpy", "numba", "blas")
 
 
 # -- architectures ----------------------------------------------------------------------------
@@ -117,15 +116,6 @@ def reference_network(arch: Architecture, params, loss_name, momentum, frozen_bi
     return ref.build([W for W, _ in params], [b for _, b in params], arch.activations,
                      loss=loss_name, lr=LR[momentum], momentum=momentum,
                      frozen_biases=frozen_biases)
-
-
-def engine_kwargs(method, engine: str) -> dict:
-    """engine= for fit/train_step, or a skip while minibp does not take that keyword yet."""
-    if "engine" in inspect.signature(method).parameters:
-        return {"engine": engine}
-    if engine == "numpy":
-        return {}
-    pytest.skip(f"{method.__qualname__} has no engine= parameter yet")
 
 
 def assert_matches(model: minibp.Sequential, network: ref.NeuralNetwork, initial):
@@ -219,7 +209,7 @@ def reference_fit(arch_index: int, loss_name: str, batch_size: int, momentum: fl
 @pytest.mark.parametrize("batch_size", sorted(SCHEDULES), ids=lambda b: f"batch{b}")
 @pytest.mark.parametrize("arch_index", range(len(ARCHITECTURES)), ids=arch_id)
 def test_fit_matches_reference(arch_index, batch_size, loss_name, momentum, engine):
-    kwargs = engine_kwargs(minibp.Sequential.fit, engine)
+    kwargs = {"engine": engine}
     arch = ARCHITECTURES[arch_index].for_loss(loss_name)
     n, epochs = SCHEDULES[batch_size]
     params, X, Y = draw_case(arch, loss_name, n, seed=[arch_index, batch_size, len(loss_name)])
@@ -237,7 +227,7 @@ def test_fit_matches_reference(arch_index, batch_size, loss_name, momentum, engi
 @pytest.mark.parametrize("batch_size", sorted(SCHEDULES), ids=lambda b: f"batch{b}")
 def test_train_step_matches_reference(batch_size, loss_name, engine):
     """100 direct train_steps on random minibatches (drawn without replacement each step)."""
-    kwargs = engine_kwargs(minibp.Sequential.train_step, engine)
+    kwargs = {"engine": engine}
     arch = ARCHITECTURES[1].for_loss(loss_name)  # the deepest: 3 layers, a width-1 output
     params, X, Y = draw_case(arch, loss_name, n=12, seed=[batch_size, len(loss_name), 1])
     model = minibp_model(arch, params)
@@ -261,7 +251,7 @@ def test_frozen_bias_matches_reference(frozen, loss_name, engine):
 
     Unshuffled, batches of 3 over 10 samples (a short last batch), 25 epochs: 100 steps.
     """
-    kwargs = engine_kwargs(minibp.Sequential.fit, engine)
+    kwargs = {"engine": engine}
     arch = Architecture((4, 5, 3), ("tanh", "sigmoid")).for_loss(loss_name)
     params, X, Y = draw_case(arch, loss_name, n=10, seed=[len(frozen), *frozen])
     model = minibp_model(arch, params, frozen_biases=frozen)

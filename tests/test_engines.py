@@ -1,4 +1,5 @@
-"""The numba engine against the NumPy reference engine, and how engines are chosen.
+"""The compiled engines (numba, blas) against the NumPy reference engine, and how engines
+are chosen.
 
 Independent reference: the NumPy engine (itself matched to a per-neuron loop in
 test_against_reference.py). In float64, one batch's gradients must agree to 1e-12 and the
@@ -10,14 +11,10 @@ import numpy as np
 import pytest
 
 import minibp
-from minibp.engines import (
-    AUTO_NUMBA_MAX_MACS,
-    AUTO_NUMBA_MAX_MACS_ONE_ROW,
-    choose_engine,
-    why_not_compiled,
-)
+from minibp.engines import AUTO_NUMBA_MAX_MACS, choose_engine, why_not_compiled
 
 ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu"]
+COMPILED = ["numba", "blas"]
 LOSSES = {"squared": minibp.SquaredError, "mse": minibp.MSE, "xent": minibp.SoftmaxCrossEntropy}
 
 
@@ -53,13 +50,14 @@ CASES = [  # (depth, width, batch size, n samples)
 ]
 
 
+@pytest.mark.parametrize("engine", COMPILED)
 @pytest.mark.parametrize("loss_name", LOSSES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("depth,width,batch,n", CASES)
-def test_one_batch_gradients_agree(depth, width, batch, n, activation, loss_name):
+def test_one_batch_gradients_agree(depth, width, batch, n, activation, loss_name, engine):
     model, X, Y, loss = make_problem(depth, width, activation, loss_name, n, seed=depth * width)
     reference = model.gradients(X[:batch], Y[:batch], loss, engine="numpy")
-    compiled = model.gradients(X[:batch], Y[:batch], loss, engine="numba")
+    compiled = model.gradients(X[:batch], Y[:batch], loss, engine=engine)
     assert reference.keys() == compiled.keys()
     for name, grad in reference.items():
         scale = np.max(np.abs(grad)) + 1e-300
@@ -67,18 +65,20 @@ def test_one_batch_gradients_agree(depth, width, batch, n, activation, loss_name
                                    err_msg=name)
 
 
+@pytest.mark.parametrize("engine", COMPILED)
 @pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled", "in-order"])
 @pytest.mark.parametrize("momentum", [0.0, 0.9], ids=["plain", "momentum"])
 @pytest.mark.parametrize("loss_name", LOSSES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("depth,width,batch,n", CASES[::2])
-def test_three_epochs_agree(depth, width, batch, n, activation, loss_name, momentum, shuffle):
+def test_three_epochs_agree(depth, width, batch, n, activation, loss_name, momentum, shuffle,
+                            engine):
     model, X, Y, loss = make_problem(depth, width, activation, loss_name, n, seed=n)
     twin = copy_of(model)
     lr = 0.05 if momentum else 0.2
     kwargs = dict(loss=loss, epochs=3, batch_size=batch, shuffle=shuffle, seed=7)
     h_numpy = model.fit(X, Y, optimizer=minibp.SGD(lr, momentum), engine="numpy", **kwargs)
-    h_numba = twin.fit(X, Y, optimizer=minibp.SGD(lr, momentum), engine="numba", **kwargs)
+    h_numba = twin.fit(X, Y, optimizer=minibp.SGD(lr, momentum), engine=engine, **kwargs)
     assert_same_weights(model, twin, rtol=1e-10)
     np.testing.assert_allclose(h_numba.history["loss"], h_numpy.history["loss"], rtol=1e-10)
     assert h_numba.epoch == h_numpy.epoch == [0, 1, 2]
@@ -89,7 +89,7 @@ def test_engines_can_take_turns_with_one_optimizer():
     model, X, Y, loss = make_problem(2, 6, "tanh", "squared", 12, seed=3)
     twin = copy_of(model)
     opt_a, opt_b = minibp.SGD(0.1, 0.9), minibp.SGD(0.1, 0.9)
-    for engine in ["numpy", "numba", "numpy", "numba"]:
+    for engine in ["numpy", "numba", "blas", "numba", "numpy", "blas"]:
         model.fit(X, Y, loss=loss, optimizer=opt_a, epochs=1, batch_size=5, seed=1,
                   engine=engine)
         twin.fit(X, Y, loss=loss, optimizer=opt_b, epochs=1, batch_size=5, seed=1,
@@ -97,17 +97,18 @@ def test_engines_can_take_turns_with_one_optimizer():
     assert_same_weights(model, twin, rtol=1e-10)
 
 
-def test_shuffle_draws_the_same_orders_and_leaves_the_generator_in_the_same_state():
+@pytest.mark.parametrize("engine", COMPILED)
+def test_shuffle_draws_the_same_orders_and_leaves_the_generator_in_the_same_state(engine):
     model, X, Y, loss = make_problem(1, 1, "sigmoid", "squared", 9, seed=0)
     rng_numpy, rng_numba = np.random.default_rng(5), np.random.default_rng(5)
     model.fit(X, Y, loss=loss, optimizer=minibp.SGD(0.1), epochs=4, batch_size=2,
               seed=rng_numpy, engine="numpy")
     copy_of(model).fit(X, Y, loss=loss, optimizer=minibp.SGD(0.1), epochs=4, batch_size=2,
-                       seed=rng_numba, engine="numba")
+                       seed=rng_numba, engine=engine)
     assert rng_numpy.bit_generator.state == rng_numba.bit_generator.state
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", ["numpy", *COMPILED])
 def test_train_step_and_predict_agree_with_the_reference(engine):
     model, X, Y, loss = make_problem(3, 9, "sigmoid", "mse", 11, seed=2)
     twin = copy_of(model)
@@ -118,17 +119,19 @@ def test_train_step_and_predict_agree_with_the_reference(engine):
     np.testing.assert_allclose(model.predict(X, engine=engine), twin.forward(X), rtol=1e-12)
 
 
-def test_predict_covers_more_rows_than_one_chunk():
+@pytest.mark.parametrize("engine", COMPILED)
+def test_predict_covers_more_rows_than_one_chunk(engine):
     model, _, _, _ = make_problem(2, 4, "relu", "squared", 1, seed=4)
-    X = np.random.default_rng(0).normal(size=(1000, 3))
-    np.testing.assert_allclose(model.predict(X, engine="numba"), model.forward(X), rtol=1e-12)
+    X = np.random.default_rng(0).normal(size=(2500, 3))
+    np.testing.assert_allclose(model.predict(X, engine=engine), model.forward(X), rtol=1e-12)
 
 
-def test_numba_refuses_what_it_cannot_compile_and_says_why():
+@pytest.mark.parametrize("engine", COMPILED)
+def test_compiled_engines_refuse_what_they_cannot_run_and_say_why(engine):
     model = minibp.Sequential(minibp.Dense(2, 3), minibp.Sigmoid(), minibp.Dense(3, 1))
     X, Y = np.ones((4, 2)), np.ones((4, 1))
     with pytest.raises(ValueError, match=r"model\[1\] is a Sigmoid.*Dense layers only"):
-        model.fit(X, Y, loss=minibp.SquaredError(), optimizer=minibp.SGD(), engine="numba")
+        model.fit(X, Y, loss=minibp.SquaredError(), optimizer=minibp.SGD(), engine=engine)
     history = model.fit(X, Y, loss=minibp.SquaredError(), optimizer=minibp.SGD(),
                         engine="auto")
     assert len(history.history["loss"]) == 1
@@ -149,29 +152,30 @@ def test_why_not_compiled_names_loss_and_optimizer():
     assert "Adam" in why_not_compiled(model, minibp.SquaredError(), Adam())
 
 
-def test_auto_picks_numba_for_small_steps_and_numpy_for_large_ones():
+def test_auto_picks_numba_for_small_steps_blas_for_large_ones_numpy_for_the_rest():
     small = minibp.mlp([2, 5, 1])
     assert choose_engine("auto", small, minibp.SquaredError(), minibp.SGD(), rows=1) == "numba"
     big = minibp.mlp([784, 256, 10])
-    macs = 784 * 256 + 256 * 10
-    assert macs > AUTO_NUMBA_MAX_MACS and macs < AUTO_NUMBA_MAX_MACS_ONE_ROW
-    assert choose_engine("auto", big, minibp.SquaredError(), minibp.SGD(), rows=1) == "numba"
-    assert choose_engine("auto", big, minibp.SquaredError(), minibp.SGD(), rows=2) == "numpy"
+    assert 784 * 256 + 256 * 10 > AUTO_NUMBA_MAX_MACS
+    assert choose_engine("auto", big, minibp.SquaredError(), minibp.SGD(), rows=1) == "blas"
+    custom = minibp.Sequential(minibp.Dense(784, 256), minibp.Sigmoid())
+    assert choose_engine("auto", custom, minibp.SquaredError(), minibp.SGD(), rows=1) == "numpy"
     with pytest.raises(ValueError, match="unknown engine 'fast'"):
         choose_engine("fast", small)
 
 
-def test_compiled_path_still_checks_the_input_width():
+@pytest.mark.parametrize("engine", COMPILED)
+def test_compiled_paths_still_check_the_input_width(engine):
     model = minibp.mlp([3, 2])
     with pytest.raises(ValueError, match=r"at model\[0\]: expected X of shape \(batch, 3\)"):
         model.fit(np.ones((4, 5)), np.ones((4, 2)), loss=minibp.MSE(),
-                  optimizer=minibp.SGD(), engine="numba")
+                  optimizer=minibp.SGD(), engine=engine)
 
 
 def test_float32_models_train_in_float32_on_both_engines():
     X, Y = minibp.examples.xor_data()
     results = {}
-    for engine in ["numpy", "numba"]:
+    for engine in ["numpy", *COMPILED]:
         model = minibp.mlp([2, 5, 1], "sigmoid", "sigmoid", init="uniform01", seed=0,
                            dtype=np.float32)
         model.fit(X, Y, loss=minibp.SquaredError(), optimizer=minibp.SGD(0.5), epochs=50,
@@ -179,13 +183,15 @@ def test_float32_models_train_in_float32_on_both_engines():
         assert model[0].W.dtype == np.float32
         results[engine] = model.predict(X, engine=engine)
         assert results[engine].dtype == np.float32
-    np.testing.assert_allclose(results["numba"], results["numpy"], rtol=1e-4)
+    for engine in COMPILED:
+        np.testing.assert_allclose(results[engine], results["numpy"], rtol=1e-4)
 
 
-def test_verbose_fit_prints_progress_and_records_every_epoch(capsys):
+@pytest.mark.parametrize("engine", COMPILED)
+def test_verbose_fit_prints_progress_and_records_every_epoch(capsys, engine):
     model, X, Y, loss = make_problem(1, 1, "sigmoid", "squared", 4, seed=0)
     history = model.fit(X, Y, loss=loss, optimizer=minibp.SGD(0.1), epochs=40, batch_size=4,
-                        verbose=1, engine="numba")
+                        verbose=1, engine=engine)
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1].startswith("epoch 40/40 - loss: ")
     assert 1 < len(lines) <= 21

@@ -10,7 +10,6 @@ exactly there.
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 import sys
 
@@ -286,18 +285,10 @@ def test_the_chapter_network_passes_and_its_frozen_biases_are_checked_too():
     assert "model[0].b (frozen)" in str(report)
 
 
-def _engine_ready(engine):
-    if "engine" not in inspect.signature(minibp.Sequential.gradients).parameters:
-        pytest.skip("Sequential.gradients takes no engine= yet")
-    if engine == "numba":
-        pytest.importorskip("numba")
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss_name", LOSSES)
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", ["numpy", "numba", "blas"])
 def test_every_engine_passes(engine, loss_name, dtype):
-    _engine_ready(engine)
     loss_class, target = LOSSES[loss_name]
     output = None if loss_class is minibp.SoftmaxCrossEntropy else "sigmoid"
     model = minibp.mlp([5, 7, 3], "tanh", output, seed=0, dtype=dtype)

@@ -63,7 +63,7 @@ def test_options_reach_the_check_and_the_sweep_is_printed(capsys):
     assert "<- smallest" in out and "1e-10" in out
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", ["numpy", "numba", "blas"])
 def test_engines_pass(capsys, engine):
     if "engine" not in inspect.signature(minibp.Sequential.gradients).parameters:
         pytest.skip("Sequential.gradients takes no engine= yet")

@@ -3,7 +3,7 @@
 References: a plain per-neuron loop forward and loss (values), central differences of that
 loop in float64 (gradients, the size of train_step's update), a manual loop of train_step
 calls with orders from numpy.random.default_rng(seed).permutation(n) (fit), and hand-written
-messages, tables and printouts. Both engines ("numpy" and "numba") are held to the same
+messages, tables and printouts. Every engine ("numpy", "numba", "blas") is held to the same
 references.
 """
 
@@ -30,7 +30,7 @@ from minibp import (
 )
 from minibp.errors import TrainingDivergedError
 
-ENGINES = ["numpy", "numba"]
+ENGINES = ["numpy", "numba", "blas"]
 FUNCTIONS = {
     "identity": lambda z: z,
     "sigmoid": lambda z: 1.0 / (1.0 + math.exp(-z)),
@@ -453,11 +453,12 @@ def test_divergence_raises_and_keeps_the_last_finite_weights(engine):
     assert len(error.history.history["loss"]) == epoch
 
 
-def test_both_engines_stop_at_the_same_step():
+@pytest.mark.parametrize("engine", ["numba", "blas"])
+def test_every_engine_stops_at_the_same_step(engine):
     _, numpy_error = diverge("numpy")
-    _, numba_error = diverge("numba")
-    assert numpy_error.step == numba_error.step
-    assert str(numpy_error) == str(numba_error)
+    _, compiled_error = diverge(engine)
+    assert numpy_error.step == compiled_error.step
+    assert str(numpy_error) == str(compiled_error)
 
 
 def test_numpy_engine_divergence_is_silent_until_the_guard():

@@ -1,9 +1,11 @@
 """Training engines and how one is chosen.
 
 - "numpy": the reference, plain NumPy through the layer objects; never imports numba.
-- "numba": the compiled path; the whole run (every epoch and step) in one compiled call
-  for Sequentials of Dense layers with SquaredError, MSE or SoftmaxCrossEntropy and SGD.
-- "auto": numba where it can run the model and is worth it, else numpy, silently.
+- "numba": the whole run (every epoch and step) in one compiled call, for Sequentials of
+  Dense layers with SquaredError, MSE or SoftmaxCrossEntropy and SGD. Best for small steps.
+- "blas": the same models, with the matrix products in NumPy's BLAS and everything else in
+  fused compiled kernels. Best once the products dominate a step.
+- "auto": numba for small steps, blas for large ones, numpy for what neither can run.
 """
 
 from __future__ import annotations
@@ -14,15 +16,13 @@ from minibp.dense import Dense
 from minibp.losses import MSE, SoftmaxCrossEntropy, SquaredError
 from minibp.optim import SGD
 
-ENGINES = ("auto", "numpy", "numba")
+ENGINES = ("auto", "numpy", "numba", "blas")
 COMPILED_LOSSES = (SquaredError, MSE, SoftmaxCrossEntropy)
 
-# "auto" leaves a step to the compiled loops up to this many multiply-adds (batch rows x sum
-# of in*out over layers), or up to the second figure for single-row steps, where NumPy's
-# per-call overhead dominates; above them BLAS matmuls win. Measured by
+# "auto" leaves a step to the whole-run compiled loop up to this many multiply-adds (batch
+# rows x sum of in*out over layers); above it the BLAS engine wins. Measured by
 # benchmarks/crossover.py; see docs/performance.md.
-AUTO_NUMBA_MAX_MACS = 40_000
-AUTO_NUMBA_MAX_MACS_ONE_ROW = 1_000_000
+AUTO_NUMBA_MAX_MACS = 10_000
 
 
 def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1) -> str:
@@ -32,15 +32,14 @@ def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1) 
     if engine == "numpy":
         return "numpy"
     reason = why_not_compiled(model, loss, optimizer)
-    if engine == "numba":
+    if engine in ("numba", "blas"):
         if reason:
-            raise ValueError(f"engine='numba' cannot run this: {reason}. "
+            raise ValueError(f"engine={engine!r} cannot run this: {reason}. "
                              "Use engine='numpy' (or 'auto', which falls back by itself).")
-        return "numba"
-    limit = AUTO_NUMBA_MAX_MACS_ONE_ROW if rows == 1 else AUTO_NUMBA_MAX_MACS
-    if reason or macs_per_step(model, rows) > limit:
+        return engine
+    if reason:
         return "numpy"
-    return "numba"
+    return "numba" if macs_per_step(model, rows) <= AUTO_NUMBA_MAX_MACS else "blas"
 
 
 def why_not_compiled(model, loss=None, optimizer=None) -> str | None:

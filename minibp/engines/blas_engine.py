@@ -1,0 +1,196 @@
+"""The BLAS engine: matrix products in NumPy's BLAS, everything else in fused kernels.
+
+For batches large enough that the matrix products dominate. Each step runs, per layer,
+X @ W.T (forward), dZ.T @ X and dZ @ W (backward) through ``np.matmul(..., out=)`` into
+buffers allocated once per call, and hands bias, activations, loss, derivatives and
+updates to minibp.kernels_fused. Parameters are the layers' own arrays, updated in place.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from minibp.engines.common import (
+    LOSS_CODES,
+    ChunkPlanner,
+    record_epochs,
+    train_step_through_fit,
+    training_arrays,
+)
+from minibp.engines.flat import ACTIVATION_CODES
+from minibp.errors import TrainingDivergedError, divergence_message
+from minibp.training import History
+
+PREDICT_ROWS = 1024
+SIGMOID = ACTIVATION_CODES["sigmoid"]
+
+
+def _fused():
+    from minibp import kernels_fused  # imports numba: only when this engine runs
+
+    return kernels_fused
+
+
+class Buffers:
+    """Every array one step needs, for batches of up to ``rows`` rows; plus transposed views
+    made once, so a full batch creates no array at all."""
+
+    def __init__(self, model, rows: int):
+        self.layers = model.layers
+        dtype = self.layers[0].W.dtype
+        self.rows = rows
+        self.x = np.empty((rows, self.layers[0].in_features), dtype)
+        self.t = np.empty((rows, self.layers[-1].out_features), dtype)
+        self.A = [np.empty((rows, layer.out_features), dtype) for layer in self.layers]
+        self.dZ = [np.empty((rows, layer.out_features), dtype) for layer in self.layers]
+        self.acts = [ACTIVATION_CODES[layer.activation] for layer in self.layers]
+        self.WT = [layer.W.T for layer in self.layers]
+        self.E = [np.empty_like(a) if code == SIGMOID else None  # exp scratch for sigmoid
+                  for a, code in zip(self.A, self.acts)]
+
+    def batch(self, rows: int):
+        """(x, t, A, dZ) for a batch of `rows` rows: the buffers themselves when full."""
+        if rows == self.rows:
+            return self.x, self.t, self.A, self.dZ
+        return (self.x[:rows], self.t[:rows], [a[:rows] for a in self.A],
+                [d[:rows] for d in self.dZ])
+
+    def exp_scratch(self, i: int, rows: int):
+        E = self.E[i]
+        return E if rows == self.rows else E[:rows]
+
+
+def forward(buffers, x, A) -> None:
+    """A[l] = act(A[l-1] @ W.T + b) for every layer, A[-1] the output."""
+    fused = _fused()
+    inp = x
+    for i, (layer, WT, act, out) in enumerate(zip(buffers.layers, buffers.WT, buffers.acts, A)):
+        np.matmul(inp, WT, out=out)
+        if act == SIGMOID:  # exp in NumPy's SIMD loop: see kernels_fused.bias_and_exp_argument
+            E = buffers.exp_scratch(i, len(out))
+            fused.bias_and_exp_argument(out, layer.b, E)
+            np.exp(E, out=E)
+            fused.sigmoid_from_exp(out, E, out.dtype.type(1))
+        else:
+            fused.bias_activation(out, layer.b, act)
+        inp = out
+
+
+def loss_and_gradients(buffers, x, t, A, dZ, loss_code: int) -> tuple[float, float]:
+    """Forward, loss and backward of one batch into the layers' dW and db.
+
+    Returns (mean loss, squared norm of the whole gradient)."""
+    fused = _fused()
+    layers = buffers.layers
+    forward(buffers, x, A)
+    value = fused.loss_backward(A[-1], t, loss_code, buffers.acts[-1], dZ[-1], layers[-1].db)
+    norm2 = 0.0
+    for i in range(len(layers) - 1, -1, -1):
+        layer = layers[i]
+        np.matmul(dZ[i].T, x if i == 0 else A[i - 1], out=layer.dW)
+        if i > 0:  # dZ[i] @ W is the gradient at A[i-1]; turn it into dZ[i-1] and db[i-1]
+            np.matmul(dZ[i], layer.W, out=dZ[i - 1])
+            fused.activation_backward(dZ[i - 1], A[i - 1], buffers.acts[i - 1],
+                                      layers[i - 1].db)
+        norm2 += fused.sum_of_squares(layer.dW.ravel()) + fused.sum_of_squares(layer.db)
+    return value, norm2
+
+
+def update(parameters, optimizer) -> None:
+    fused = _fused()
+    for p in parameters:
+        if p.frozen:
+            continue
+        if optimizer.momentum:
+            fused.sgd_momentum_update(p.value.ravel(), p.grad.ravel(),
+                                      optimizer.velocity(p).ravel(), optimizer.lr,
+                                      optimizer.momentum)
+        else:
+            fused.sgd_update(p.value.ravel(), p.grad.ravel(), optimizer.lr)
+
+
+def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
+        verbose) -> History:
+    """Minibatch SGD with BLAS products; the same contract as Sequential.fit."""
+    n = len(X)
+    buffers = Buffers(model, rows=min(batch_size, n))
+    X, T = training_arrays(model, X, Y, loss)
+    rng = np.random.default_rng(seed)
+    order = np.arange(n)
+    run = _EpochRunner(buffers, X, T, batch_size, LOSS_CODES[type(loss).__name__], optimizer,
+                       model.parameters())
+    losses = np.zeros(epochs)
+    history, chunks = History(), ChunkPlanner(verbose)
+    done = 0
+    while done < epochs:
+        chunk = chunks.next_size(epochs - done)
+        started = time.perf_counter()
+        for epoch in range(done, done + chunk):
+            if shuffle:
+                order = rng.permutation(n)
+            try:
+                losses[epoch] = run(order)
+            except TrainingDivergedError as error:
+                record_epochs(history, losses, done, epoch, epochs, verbose)
+                error.history = history
+                raise
+        record_epochs(history, losses, done, done + chunk, epochs, verbose)
+        done += chunk
+        chunks.took(time.perf_counter() - started)
+    return history
+
+
+class _EpochRunner:
+    """One epoch of steps in a given order; returns the epoch's mean loss."""
+
+    def __init__(self, buffers, X, T, batch_size, loss_code, optimizer, parameters):
+        self.buffers, self.X, self.T = buffers, X, T
+        self.batch_size, self.loss_code = batch_size, loss_code
+        self.optimizer, self.parameters = optimizer, parameters
+        self.step = self.epoch = 0
+
+    def __call__(self, order) -> float:
+        fused, n, total = _fused(), len(self.X), 0.0
+        self.epoch += 1
+        for start in range(0, n, self.batch_size):
+            self.step += 1
+            x, t, A, dZ = self.buffers.batch(min(self.batch_size, n - start))
+            fused.gather_rows(self.X, order, start, x)
+            fused.gather_rows(self.T, order, start, t)
+            value, norm2 = loss_and_gradients(self.buffers, x, t, A, dZ, self.loss_code)
+            if not (np.isfinite(value) and np.isfinite(norm2)):
+                lr = self.optimizer.lr
+                raise TrainingDivergedError(divergence_message(self.step, self.epoch, value, lr),
+                                            step=self.step, loss=value, lr=lr)
+            update(self.parameters, self.optimizer)
+            total += value * len(x)
+        return total / n
+
+
+def train_step(model, X, Y, loss, optimizer) -> float:
+    """One forward, backward and update on the batch X, Y; returns its loss."""
+    return train_step_through_fit(sys.modules[__name__], model, X, Y, loss, optimizer)
+
+
+def gradients(model, X, Y, loss) -> dict[str, np.ndarray]:
+    """One batch's gradients, computed by this engine, named like model.parameters()."""
+    buffers = Buffers(model, rows=len(X))
+    X, T = training_arrays(model, X, Y, loss)
+    loss_and_gradients(buffers, X, T, buffers.A, buffers.dZ, LOSS_CODES[type(loss).__name__])
+    return {p.name: p.grad.copy() for p in model.parameters()}
+
+
+def predict(model, X) -> np.ndarray:
+    """The model's output for X (n, in), PREDICT_ROWS rows at a time."""
+    X = np.ascontiguousarray(X, dtype=model.layers[0].W.dtype)
+    out = np.empty((len(X), model.layers[-1].out_features), X.dtype)
+    buffers = Buffers(model, rows=max(1, min(PREDICT_ROWS, len(X))))
+    for start in range(0, len(X), buffers.rows):
+        rows = min(buffers.rows, len(X) - start)
+        x, _, A, _ = buffers.batch(rows)
+        forward(buffers, X[start:start + rows], A)
+        out[start:start + rows] = A[-1]
+    return out
