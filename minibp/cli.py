@@ -1,9 +1,11 @@
-"""The `minibp` command line: `minibp demo`, `minibp gradcheck`, and more as they land."""
+"""The `minibp` command line: `minibp demo`, `minibp gradcheck`, `minibp bench`."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+from pathlib import Path
 
 LOSSES = ("squared", "mse", "xent")
 
@@ -13,10 +15,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("demo", help="the chapter's worked example, computed by minibp, and XOR")
     _add_gradcheck_parser(commands)
+    bench = commands.add_parser(
+        "bench", help="time minibp against its competitors (benchmarks/run.py)",
+        description="Runs benchmarks/run.py from the source repository with the same Python, "
+        "passing every option on (minibp bench --help shows them).")
+    bench.add_argument("options", nargs="*", help="options for benchmarks/run.py")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # everything after it belongs to benchmarks/run.py
+        return _bench_command(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         from minibp.demo import main as demo_main
@@ -25,6 +35,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "gradcheck":
         return _gradcheck_command(args)
     return 2  # argparse refuses unknown commands before this
+
+
+def _bench_command(options: list[str]) -> int:
+    """Run the benchmark harness, which lives beside the package in the repository."""
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+    if not script.is_file():
+        print("minibp bench: benchmarks/run.py is not here; it ships with the source "
+              "repository, not the installed package (clone it and `make bench`).",
+              file=sys.stderr)
+        return 3
+    return subprocess.call([sys.executable, str(script), *options])
 
 
 # -- minibp gradcheck -----------------------------------------------------------------------------

@@ -32,3 +32,8 @@ def test_python_dash_m_runs_the_same_command():
                             text=True, timeout=120)
     assert result.returncode == 0
     assert "demo" in result.stdout
+
+
+def test_bench_passes_its_options_to_the_harness(capfd):
+    assert main(["bench", "--help"]) == 0
+    assert "usage: benchmarks/run.py" in capfd.readouterr().out

@@ -76,11 +76,8 @@ def gradients(model, X, Y, loss) -> dict[str, np.ndarray]:
     _kernels().batch_loss_and_gradients(X, 0, T, 0, len(Y), flat.params, flat.grads,
                                         flat.layout, flat.acts, flat.deltas,
                                         LOSS_CODES[type(loss).__name__])
-    named = {}
-    for i, (_layer, w, b) in enumerate(flat.blocks()):
-        named[f"model[{i}].W"] = flat.grads[w].reshape(model[i].W.shape).copy()
-        named[f"model[{i}].b"] = flat.grads[b].copy()
-    return named
+    flat.push()  # the layers' dW and db hold them too, as with the other engines
+    return {p.name: p.grad.copy() for p in model.parameters()}
 
 
 def predict(model, X) -> np.ndarray:
