@@ -1,6 +1,8 @@
-# Two entry points for a fresh machine with only Python 3.10+ and make:
+# Three entry points for a fresh machine with only Python 3.10+ and make:
 #   make demo   - the chapter's worked example, computed by minibp
 #   make test   - ruff, then the whole test suite
+#   make bench  - the benchmark harness (installs the bench extra: torch, threadpoolctl);
+#                 options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick --write-docs"
 # Each creates .venv if it is missing and (re)installs minibp into it when pyproject.toml
 # changes, so nothing needs installing by hand.
 
@@ -21,12 +23,19 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
 demo: $(VENV)/.installed-base
 	$(BIN)/minibp demo
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check minibp tests benchmarks
 	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

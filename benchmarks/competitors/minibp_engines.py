@@ -1,0 +1,63 @@
+"""minibp itself, called exactly as a user writes it.
+
+W1 is the user's line from the issue, fit's default verbosity included:
+``model.fit(X, Y, loss=SquaredError(), optimizer=SGD(lr=0.5), epochs=10_000, batch_size=1,
+shuffle=False)``, plus ``engine=...`` for the engine variants. W2 adds shuffle=True, seed=.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from benchmarks.competitors import Runner, UnavailableError
+
+
+def engine_keyword(engine: str | None) -> dict:
+    """fit's engine= argument (none for the default engine), or UnavailableError if fit lacks it."""
+    if engine is None:
+        return {}
+    from minibp import Sequential
+
+    if "engine" not in inspect.signature(Sequential.fit).parameters:
+        raise UnavailableError("this minibp's fit has no engine= keyword")
+    return {"engine": engine}
+
+
+def fit(model, workload, **engine):
+    from minibp import SGD, SquaredError
+
+    X, Y = workload.X, workload.Y
+    if workload.shuffle:
+        return model.fit(X, Y, loss=SquaredError(), optimizer=SGD(lr=workload.lr),
+                         epochs=workload.epochs, batch_size=1, shuffle=True,
+                         seed=workload.seed, **engine)
+    return model.fit(X, Y, loss=SquaredError(), optimizer=SGD(lr=workload.lr),
+                     epochs=workload.epochs, batch_size=1, shuffle=False, **engine)
+
+
+def model_weights(model) -> list[np.ndarray]:
+    return [a.copy() for layer in model for a in (layer.W, layer.b)]
+
+
+def prepare(workload, engine: str | None = None) -> Runner:
+    keyword = engine_keyword(engine)
+    state = {}
+
+    def reset():
+        state["model"] = workload.minibp_model()
+
+    reset()
+    _check_same_start(model_weights(state["model"]), workload.initial_weights())
+
+    def run():
+        fit(state["model"], workload, **keyword)
+
+    return Runner(reset, run, lambda: model_weights(state["model"]))
+
+
+def _check_same_start(ours, theirs) -> None:
+    for a, b in zip(ours, theirs):
+        if a.shape != b.shape or not np.array_equal(a, b):
+            raise RuntimeError("the minibp model does not start from the workload's weights")

@@ -1,0 +1,66 @@
+"""PyTorch as its tutorials write it: nn.Sequential, autograd, optim.SGD, one row per step.
+
+float64 throughout, weights copied in from the workload (nn.Linear's weight is (out, in),
+like minibp's W). Frozen biases get requires_grad=False and stay out of the optimizer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.competitors import Runner, UnavailableError
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise UnavailableError("torch is not installed (pip install -e '.[bench]')") from None
+    return torch
+
+
+def build(torch, workload):
+    """(model, optimizer) with the workload's initial weights."""
+    modules = []
+    for layer in workload.layers:
+        out_features, in_features = layer.W.shape
+        linear = torch.nn.Linear(in_features, out_features, dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(layer.W))
+            linear.bias.copy_(torch.from_numpy(layer.b))
+        linear.bias.requires_grad_(layer.train_bias)
+        modules += [linear, torch.nn.Sigmoid()]
+    model = torch.nn.Sequential(*modules)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    return model, torch.optim.SGD(trainable, lr=workload.lr)
+
+
+def train(model, optimizer, X, Y, epochs, shuffle, seed) -> None:
+    rng = np.random.default_rng(seed) if shuffle else None
+    n = X.shape[0]
+    for _ in range(epochs):
+        order = rng.permutation(n).tolist() if shuffle else range(n)
+        for i in order:
+            optimizer.zero_grad()
+            pred = model(X[i:i + 1])
+            loss = 0.5 * ((pred - Y[i:i + 1]) ** 2).sum(dim=1).mean()
+            loss.backward()
+            optimizer.step()
+
+
+def prepare(workload) -> Runner:
+    torch = _torch()
+    X, Y = torch.from_numpy(workload.X), torch.from_numpy(workload.Y)
+    state = {}
+
+    def reset():
+        state["model"], state["optimizer"] = build(torch, workload)
+
+    def run():
+        train(state["model"], state["optimizer"], X, Y, workload.epochs, workload.shuffle,
+              workload.seed)
+
+    def weights():
+        return [p.detach().numpy().copy() for p in state["model"].parameters()]
+
+    return Runner(reset, run, weights)
