@@ -22,9 +22,9 @@ def stable_sigmoid(Z: np.ndarray) -> np.ndarray:
     Both only ever exponentiate -|Z| <= 0, so nothing overflows, and the limits 0 and 1
     come out exactly where the dtype can represent them.
     """
-    Z = np.asarray(Z)
-    if not np.issubdtype(Z.dtype, np.floating):
-        Z = Z.astype(np.float64)
+    if not (isinstance(Z, np.ndarray) and Z.dtype.kind == "f"):
+        Z = np.asarray(Z)
+        Z = Z if Z.dtype.kind == "f" else Z.astype(np.float64)
     with np.errstate(under="ignore"):  # exp(-|z|) reaching 0 is the exact limit, not an error
         E = np.exp(-np.abs(Z))
     return np.where(Z >= 0, 1.0 / (1.0 + E), E / (1.0 + E)).astype(Z.dtype, copy=False)

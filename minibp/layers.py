@@ -89,7 +89,7 @@ class Layer:
         X = np.asarray(X)
         if dtype is not None:
             X = X.astype(dtype, copy=False)
-        elif not np.issubdtype(X.dtype, np.floating):
+        elif X.dtype.kind != "f":
             X = X.astype(np.float64)
         if X.ndim != 2:
             hint = " (for one sample use X.reshape(1, -1))" if X.ndim == 1 else ""

@@ -128,7 +128,7 @@ class SoftmaxCrossEntropy(Loss):
 
 def _check_prediction(pred, who: str) -> np.ndarray:
     pred = np.asarray(pred)
-    if not np.issubdtype(pred.dtype, np.floating):
+    if pred.dtype.kind != "f":
         pred = pred.astype(np.float64)
     if pred.ndim != 2:
         raise ValueError(f"{who}: expected a prediction of shape (batch, outputs), "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from minibp.engines import choose_engine
@@ -46,7 +44,7 @@ class Sequential:
     def parameters(self) -> list[Parameter]:
         """Every layer's parameters, named like ``model[0].W``."""
         return [
-            dataclasses.replace(p, name=f"model[{i}].{p.name}")
+            Parameter(f"model[{i}].{p.name}", p.value, p.grad, p.frozen)
             for i, layer in enumerate(self.layers)
             for p in layer.parameters()
         ]

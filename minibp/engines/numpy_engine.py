@@ -11,16 +11,18 @@ from minibp.errors import TrainingDivergedError, divergence_message
 from minibp.training import History, epoch_batches, report_epoch
 
 
-def train_step(model, X, Y, loss, optimizer, *, step: int = 1, epoch: int = 1) -> float:
+def train_step(model, X, Y, loss, optimizer, *, step: int = 1, epoch: int = 1,
+               parameters=None) -> float:
     """One forward, backward and update; returns the loss of that forward (before the update).
 
     The divergence guard refuses the update when the loss or the gradient norm is not
     finite, raising TrainingDivergedError; ``step`` and ``epoch`` only word its message.
+    fit passes ``parameters`` (model.parameters(), the same records every step) once made.
     """
+    parameters = model.parameters() if parameters is None else parameters
     with np.errstate(over="ignore", invalid="ignore"):  # the guard below reports these
         value = loss.forward(model.forward(X), Y)
         model.backward(loss.backward())
-        parameters = model.parameters()
         norm2 = _sum_of_squares(parameters)
     if not (np.isfinite(value) and np.isfinite(norm2)):
         raise TrainingDivergedError(divergence_message(step, epoch, value, optimizer.lr),
@@ -35,6 +37,7 @@ def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
     rng = np.random.default_rng(seed)
     n = X.shape[0]
     history = History()
+    parameters = model.parameters()
     step = 0
     for epoch in range(epochs):
         order = rng.permutation(n) if shuffle else None
@@ -44,7 +47,7 @@ def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
             step += 1
             try:
                 value = train_step(model, X_batch, Y[rows], loss, optimizer,
-                                   step=step, epoch=epoch + 1)
+                                   step=step, epoch=epoch + 1, parameters=parameters)
             except TrainingDivergedError as error:
                 error.history = history
                 raise
