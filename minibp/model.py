@@ -50,7 +50,7 @@ class Sequential:
         ]
 
     # -- training -----------------------------------------------------------------------
-    # Each entry point takes engine="auto" | "numpy" | "numba" (see minibp.engines).
+    # Each entry point takes engine="auto" | "numpy" | "numba" | "blas" (see minibp.engines).
 
     def predict(self, X, *, engine: str = "auto") -> np.ndarray:
         """The model's output for X (batch, in) -> (batch, out)."""

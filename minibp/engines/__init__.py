@@ -26,7 +26,7 @@ AUTO_NUMBA_MAX_MACS = 10_000
 
 
 def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1) -> str:
-    """Resolve "auto" to "numpy" or "numba"; refuse "numba" with the reason it cannot run."""
+    """Resolve "auto" to an engine that can run this; refuse a compiled one that cannot."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
     if engine == "numpy":
