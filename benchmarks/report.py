@@ -15,6 +15,16 @@ def ms(seconds: float | None) -> str:
     return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
+def secs(seconds: float | None) -> str:
+    """Seconds with three significant figures."""
+    return "-" if seconds is None else f"{seconds:.3g}"
+
+
+def multiple(value: float | None) -> str:
+    """A time over a reference time, two decimals: "1.25x"."""
+    return "-" if value is None else f"{value:.2f}x"
+
+
 def times(ratio: float | None) -> str:
     if ratio is None:
         return "-"
@@ -65,6 +75,58 @@ def workload_table(entry: dict) -> str:
         notes.append("Loss after training, from the chapter's pure Python's final weights: "
                      f"{entry['final_loss']!r}.")
     return "\n\n".join([table(WORKLOAD_HEADER, rows), " ".join(notes)])
+
+
+MLP_HEADER = ["competitor", "first call: empty cache / cached (s)", "median (s)", "IQR (s)",
+              "process medians (s)", "samples/s", "time / GEMM-only bound",
+              "same, paired by round", "time / needed products",
+              "max rel. diff of weights vs plain NumPy"]
+
+
+def mlp_table(entry: dict) -> str:
+    """W3/W4: one row per competitor, seconds per epoch; the fit of the data under it."""
+    rows = []
+    for result in entry["competitors"].values():
+        if result["status"] != "ok":
+            rows.append([result["label"], f"unavailable: {short(result['reason'])}"]
+                        + ["-"] * (len(MLP_HEADER) - 2))
+        else:
+            rows.append(_mlp_row(result))
+    return "\n\n".join([table(MLP_HEADER, rows), mlp_notes(entry)])
+
+
+def _mlp_row(result: dict) -> list[str]:
+    first = secs(result["first_call_s"])
+    if result.get("first_call_cached_s") is not None:
+        first += f" / {secs(result['first_call_cached_s'])}"
+    medians = result["process_medians_s"]
+    diff = result.get("max_rel_diff_vs_reference")
+    if not result.get("weights"):
+        diff_text = "n/a"                    # the GEMM-only rows train nothing
+    else:
+        diff_text = "-" if diff is None else f"{diff:.1e}"
+    return [result["label"], first, secs(result["median_s"]),
+            f"{secs(result['q1_s'])} - {secs(result['q3_s'])}",
+            f"{secs(min(medians))} - {secs(max(medians))}",
+            f"{result['samples_per_s']:,.0f}", multiple(result.get("time_vs_bound")),
+            multiple(result.get("time_vs_bound_paired")), multiple(result.get("time_vs_needed")),
+            diff_text + ("" if result["repeatable"] else " (runs differ!)")]
+
+
+def mlp_notes(entry: dict) -> str:
+    notes = [f"{entry['key']}: {entry['title']}; median of {entry['repeats']} samples (each "
+             f"a whole epoch) in each of {entry['processes']} process(es) per competitor.",
+             f"Weights after the epoch against plain NumPy's: max over the parameters of "
+             f"max|a - b| / max|b|, tolerance {entry['tolerance']:g} in {entry['dtype']}; the "
+             "GEMM-only bound trains nothing (n/a)."]
+    fit = entry.get("fit")
+    if fit:
+        start, end = fit["start"], fit["end"]
+        notes.append(f"Cross-entropy over all {entry['samples']:,} samples, from plain "
+                     f"NumPy's weights: {start['loss']:.3f} at the start, {end['loss']:.3f} "
+                     f"after the epoch (accuracy {start['accuracy']:.1%} -> "
+                     f"{end['accuracy']:.1%}).")
+    return " ".join(notes)
 
 
 def threads_table(workloads: dict) -> str:

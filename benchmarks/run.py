@@ -2,7 +2,10 @@
 
 Times every competitor on each workload in the same run (docs/benchmarks.md explains how),
 prints markdown tables, writes the raw figures as JSON and, with --write-docs, the tables
-into docs/benchmarks.md between its <!-- bench:... --> markers.
+into docs/benchmarks.md between its <!-- bench:... --> markers (and, when W3 or W4 ran and
+matplotlib is there, the plot docs/benchmarks_w3_w4.png). A run rewrites only the sections of
+the workloads it ran: the machine and targets sections of W1/W2 ("machine", "targets") and
+of W3/W4 ("mlp-machine", "mlp-targets") are apart, so each says which run it came from.
 """
 
 from __future__ import annotations
@@ -18,41 +21,75 @@ from pathlib import Path
 if __package__ in (None, ""):          # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import analysis, competitors, harness, report, startup, workloads
+from benchmarks import analysis, competitors, harness, plot, report, startup, workloads
 from benchmarks.machine import load_average, machine_info
 
-DEFAULT_JSON = harness.REPO / "benchmarks" / "results" / "latest.json"
+RESULTS = harness.REPO / "benchmarks" / "results"
 DOCS = harness.REPO / "docs" / "benchmarks.md"
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--workloads", default="W1,W2", help="comma-separated (default W1,W2)")
+    parser.add_argument("--workloads", default=",".join(workloads.DEFAULT),
+                        help=f"comma-separated (default {','.join(workloads.DEFAULT)})")
     parser.add_argument("--competitors", default=None,
-                        help=f"comma-separated subset of {','.join(competitors.BY_NAME)}")
+                        help=f"comma-separated subset of {','.join(competitors.BY_NAME)}; "
+                        "each workload runs those of them that run it")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="rounds of samples (default 7; 3 with --quick)")
+                        help="rounds of samples (default 7 for W1/W2, 5 for W3/W4; 3 with "
+                        "--quick)")
     parser.add_argument("--steps", type=int, default=None,
-                        help=f"steps per workload (default {workloads.FULL_STEPS:,})")
+                        help=f"W1/W2: steps (default {workloads.FULL_STEPS:,})")
+    parser.add_argument("--samples", type=int, default=None,
+                        help=f"W3/W4: samples in the epoch (default {workloads.FULL_SAMPLES:,})")
     parser.add_argument("--quick", action="store_true",
-                        help=f"CI-sized: {workloads.QUICK_STEPS:,} steps, 3 repeats, 1 process")
+                        help=f"CI-sized: {workloads.QUICK_STEPS:,} steps, "
+                        f"{workloads.QUICK_SAMPLES:,} samples, 3 repeats, 1 process")
     parser.add_argument("--processes", type=int, default=None,
-                        help="worker processes per competitor (default 3; 1 with --quick)")
+                        help="worker processes per competitor (default 3 for W1/W2, 2 for "
+                        "W3/W4; 1 with --quick)")
     parser.add_argument("--pause", type=float, default=0.1,
                         help="seconds of idle before each sample (default 0.1)")
     parser.add_argument("--min-sample", type=float, default=0.05,
                         help="a sample repeats the run until it lasts this long (default 0.05 s)")
-    parser.add_argument("--no-startup", action="store_true", help="skip the startup figures")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
+    parser.add_argument("--no-startup", action="store_true",
+                        help="skip the startup figures (measured only when W1 or W2 runs)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="where to write JSON (default benchmarks/results/latest.json, "
+                        "or latest-W3-W4.json and the like when not every workload runs)")
     parser.add_argument("--write-docs", action="store_true",
                         help="update the marked sections of docs/benchmarks.md")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="time nothing: work out the ratios and tables of a results file "
+                        "again (and write them back to it; the docs with --write-docs)")
     args = parser.parse_args(argv)
-    args.repeats = args.repeats or (3 if args.quick else 7)
+    args.workloads = [key.strip() for key in args.workloads.split(",") if key.strip()]
+    unknown = [key for key in args.workloads if key not in workloads.DEFAULT]
+    if unknown or not args.workloads:
+        parser.error(f"--workloads: expected some of {','.join(workloads.DEFAULT)}, "
+                     f"got {unknown or 'none'}")
     args.steps = args.steps or (workloads.QUICK_STEPS if args.quick else workloads.FULL_STEPS)
-    args.processes = args.processes or (1 if args.quick else 3)
-    if min(args.repeats, args.steps, args.processes) < 1:
-        parser.error("--repeats, --steps and --processes must be at least 1")
+    args.samples = args.samples or (workloads.QUICK_SAMPLES if args.quick
+                                    else workloads.FULL_SAMPLES)
+    given = [v for v in (args.repeats, args.processes) if v is not None]
+    if min([args.steps, args.samples] + given) < 1:
+        parser.error("--repeats, --steps, --samples and --processes must be at least 1")
+    args.json = args.json or default_json(args.workloads)
     return args
+
+
+def default_json(keys: list[str]) -> Path:
+    """latest.json for a run of every workload, else named after the workloads run, so a run
+    of W3,W4 leaves the last full run's figures alone."""
+    if sorted(keys) == sorted(workloads.DEFAULT):
+        return RESULTS / "latest.json"
+    return RESULTS / f"latest-{'-'.join(keys)}.json"
+
+
+def rounds_and_processes(args, workload) -> tuple[int, int]:
+    """--repeats and --processes when given; else 3 and 1 with --quick; else the workload's."""
+    quick = (3, 1) if args.quick else (workload.repeats, workload.processes)
+    return args.repeats or quick[0], args.processes or quick[1]
 
 
 def log(message: str) -> None:
@@ -62,18 +99,17 @@ def log(message: str) -> None:
 def run_workloads(args) -> dict:
     chosen = competitors.select(args.competitors.split(",") if args.competitors else None)
     entries = {}
-    for key in args.workloads.split(","):
-        workload = workloads.build(key.strip(), args.steps)
+    for key in args.workloads:
+        racing = competitors.for_workload(chosen, key)
+        if not racing:
+            log(f"{key}: none of the chosen competitors runs it; skipped")
+            continue
+        workload = workloads.build(key, args.steps, args.samples)
+        repeats, processes = rounds_and_processes(args, workload)
         log(f"{workload.key}: {workload.title}")
-        results = harness.run_workload(workload, chosen, args.repeats, args.pause,
-                                       args.min_sample, args.processes, log)
-        analysis.compare(results)
-        base = results.get(competitors.BASELINE, {})
-        loss = analysis.final_loss(workload, base["weights"]) if "weights" in base else None
-        entries[workload.key] = {"key": workload.key, "title": workload.title,
-                                 "steps": workload.steps, "repeats": args.repeats,
-                                 "processes": args.processes,
-                                 "final_loss": loss, "competitors": results}
+        results = harness.run_workload(workload, racing, repeats, args.pause,
+                                       args.min_sample, processes, log)
+        entries[workload.key] = analysis.entry(workload, results, repeats, processes)
     return entries
 
 
@@ -88,16 +124,28 @@ def to_json(value):
     return value
 
 
+def group(record: dict, name: str) -> dict:
+    """The workloads of one group ("chapter" or "mlp") that this run measured."""
+    return {key: entry for key, entry in record["workloads"].items()
+            if entry.get("group", "chapter") == name}
+
+
 def sections(record: dict) -> dict[str, str]:
-    """The docs sections, by marker name, as markdown."""
-    found = {"machine": report.machine_text(record["machine"], record["command"],
-                                          record["date"]) + "\n\n"
-             + report.threads_table(record["workloads"])}
-    for key, entry in record["workloads"].items():
-        found[key] = report.workload_table(entry)
+    """The docs sections of the workloads this run measured, by marker name, as markdown."""
+    found = {}
+    machine = report.machine_text(record["machine"], record["command"], record["date"])
+    chapter, mlp = group(record, "chapter"), group(record, "mlp")
+    if chapter:
+        found["machine"] = machine + "\n\n" + report.threads_table(chapter)
+        found.update({key: report.workload_table(entry) for key, entry in chapter.items()})
     if record["startup"]:
         found["startup"] = report.startup_table(record["startup"])
-    found["targets"] = report.targets_table(record["targets"])
+    if chapter:
+        found["targets"] = report.targets_table(record["targets"])
+    if mlp:
+        found["mlp-machine"] = machine + "\n\n" + report.threads_table(mlp)
+        found.update({key: report.mlp_table(entry) for key, entry in mlp.items()})
+        found["mlp-targets"] = report.targets_table(record["mlp_targets"])
     return found
 
 
@@ -115,19 +163,57 @@ def write_docs(found: dict[str, str], path: Path = DOCS) -> None:
     path.write_text(text)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    command = "python benchmarks/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    record = {"command": command.strip(),
+def write_plot(record: dict, path: Path = plot.DEFAULT_PNG) -> None:
+    """The W3/W4 plot, when they ran and matplotlib is there (else say why not)."""
+    if not group(record, "mlp"):
+        return
+    missing = plot.matplotlib_missing()
+    if missing:
+        log(f"plot skipped: {missing}")
+        return
+    log(f"wrote {plot.write(record, path)}")
+
+
+def measure(args, argv: list[str]) -> dict:
+    """Time the workloads (and startup): the whole record, ratios and targets included."""
+    record = {"command": ("python benchmarks/run.py " + shlex.join(argv)).strip(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "settings": {"repeats": args.repeats, "processes": args.processes,
-                           "steps": args.steps, "quick": args.quick,
+                           "steps": args.steps, "samples": args.samples, "quick": args.quick,
                            "pause_s": args.pause, "min_sample_s": args.min_sample},
               "machine": machine_info(harness.REPO)}
     record["workloads"] = run_workloads(args)
-    record["startup"] = None if args.no_startup else startup.measure(log=log)
+    measure_startup = not args.no_startup and bool(group(record, "chapter"))
+    record["startup"] = startup.measure(log=log) if measure_startup else None
     record["machine"]["load_average_at_end"] = load_average()
+    return with_targets(record)
+
+
+def with_targets(record: dict) -> dict:
     record["targets"] = analysis.targets(record["workloads"], record["startup"])
+    record["mlp_targets"] = analysis.mlp_targets(record["workloads"])
+    return record
+
+
+def reanalyzed(path: Path) -> dict:
+    """A results file's record with its ratios, comparisons and targets worked out again by
+    this code (the samples, weights and machine are the file's: nothing is timed)."""
+    record = json.loads(path.read_text())
+    for entry in record["workloads"].values():
+        if entry.get("group") == "mlp":
+            analysis.compare_mlp(entry["competitors"], entry["samples"])
+        else:
+            analysis.compare(entry["competitors"])
+    return with_targets(record)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.from_json:
+        record, args.json = reanalyzed(args.from_json), args.from_json
+    else:
+        record = measure(args, argv)
     found = sections(record)
     print("\n\n".join(found.values()))
     write_json(record, args.json)
@@ -135,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_docs:
         write_docs(found)
         log(f"updated {DOCS}")
+        write_plot(record)
     return 0
 
 

@@ -2,8 +2,10 @@
 
 Fair: every competitor, run for a few dozen steps of each workload, ends at the weights of an
 independent reference, minibp's NumPy engine (and the chapter's own numbers where it has them).
+W3/W4 run on 500 samples: 4 steps, the last one short, as the full epoch's is.
 """
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -13,12 +15,31 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: `benchmarks`
 
-from benchmarks import analysis, competitors, harness, report, run, worker, workloads  # noqa: E402
-from benchmarks.competitors import UnavailableError, minibp_engines, numba_floor  # noqa: E402
+from benchmarks import (  # noqa: E402
+    analysis,
+    competitors,
+    harness,
+    plot,
+    report,
+    run,
+    worker,
+    workloads,
+)
+from benchmarks.competitors import (  # noqa: E402
+    UnavailableError,
+    gemm_bound,
+    minibp_engines,
+    numba_floor,
+)
 
 STEPS = {"W1": 50, "W2": 48}      # W2's steps come in epochs of 4 rows
+MLP_SAMPLES = 500                 # 3 batches of 128 and one of 116
+# Relative, after 4 steps: measured 3e-7 in float32 and 6e-16 in float64, while the first
+# layer's weights move by 4e-3 (relative) and the biases from zero: a wrong step shows.
+MLP_TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
 CHAPTER_E_TOTAL = 0.2983711087600027             # the chapter's table, before any step
 CHAPTER_E_TOTAL_AFTER_1 = 0.29102777369359933    # and after one
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def reference_weights(workload) -> list[np.ndarray]:
@@ -32,10 +53,28 @@ def reference_weights(workload) -> list[np.ndarray]:
     return minibp_engines.model_weights(model)
 
 
-@pytest.fixture(scope="module", params=sorted(STEPS))
-def workload_and_reference(request):
-    workload = workloads.build(request.param, STEPS[request.param])
+@functools.cache
+def workload_and_reference(key: str):
+    if key in STEPS:
+        workload = workloads.build(key, STEPS[key])
+    else:
+        workload = workloads.build(key, samples=MLP_SAMPLES)
     return workload, reference_weights(workload)
+
+
+def pairs(keys) -> list[tuple[str, str]]:
+    """(workload, competitor) for every competitor that runs each workload."""
+    return [(key, c.name) for key in keys for c in competitors.COMPETITORS
+            if key in c.workloads]
+
+
+def prepared(name: str, workload):
+    if name.startswith("torch"):
+        pytest.importorskip("torch")
+    try:
+        return competitors.BY_NAME[name].prepare(workload)
+    except UnavailableError as error:
+        pytest.skip(f"{name}: {error}")
 
 
 def finish(runner, runs: int = 2) -> list[np.ndarray]:
@@ -49,25 +88,97 @@ def finish(runner, runs: int = 2) -> list[np.ndarray]:
     return ends[-1]
 
 
-@pytest.mark.parametrize("name", [c.name for c in competitors.COMPETITORS])
-def test_competitor_ends_at_the_reference_weights(name, workload_and_reference):
-    workload, expected = workload_and_reference
-    if name == "torch":
-        pytest.importorskip("torch")
-    try:
-        runner = competitors.BY_NAME[name].prepare(workload)
-    except UnavailableError as error:
-        pytest.skip(f"{name}: {error}")
-    got = finish(runner)
+@pytest.mark.parametrize("key,name", pairs(STEPS))
+def test_competitor_ends_at_the_reference_weights(key, name):
+    workload, expected = workload_and_reference(key)
+    got = finish(prepared(name, workload))
     assert [a.shape for a in got] == [a.shape for a in expected]
     assert harness.max_abs_difference(got, expected) <= 1e-12
 
 
-def test_uncompiled_floor_matches_too(workload_and_reference):
+@pytest.mark.parametrize("key", sorted(STEPS))
+def test_uncompiled_floor_matches_too(key):
     """The floor's plain-Python body, which draws its order through NumPy itself."""
-    workload, expected = workload_and_reference
+    workload, expected = workload_and_reference(key)
     got = finish(numba_floor.prepare(workload, compiled=False), runs=1)
     assert harness.max_abs_difference(got, expected) <= 1e-12
+
+
+@pytest.mark.parametrize("key,name", [p for p in pairs(workloads.MLP_WORKLOADS)
+                                      if not p[1].startswith("gemm")])
+def test_mlp_competitor_ends_at_the_reference_weights(key, name):
+    workload, expected = workload_and_reference(key)
+    got = finish(prepared(name, workload))
+    assert [(a.shape, a.dtype) for a in got] == [(a.shape, a.dtype) for a in expected]
+    tolerance = MLP_TOLERANCE[workload.dtype]
+    assert analysis.max_rel_difference(got, expected) <= tolerance
+    moved = min(analysis.max_rel_difference([a], [b])
+                for a, b in zip(workload.initial_weights(), got))
+    assert moved > 100 * tolerance, "the weights hardly moved: a wrong step would pass"
+
+
+def test_mlp_workloads_share_data_start_and_order():
+    w3, w4 = (workloads.build(key, samples=MLP_SAMPLES) for key in ("W3", "W4"))
+    assert (w3.dtype, w4.dtype, w3.steps, w3.batch_size, w3.lr) == (
+        "float32", "float64", 4, 128, 0.05)
+    (X3, y3), (X4, y4) = w3.data(), w4.data()
+    assert X3.dtype == np.float32 and X4.dtype == np.float64 and X4.shape == (500, 784)
+    np.testing.assert_array_equal(X3, X4.astype(np.float32))
+    np.testing.assert_array_equal(y3, y4)
+    assert set(np.unique(y4)) <= set(range(10)) and len(np.unique(y4)) == 10
+    assert not X4.flags.writeable                   # shared by the competitors of a process
+    rng = np.random.default_rng(workloads.MLP_DATA_SEED)
+    R = rng.standard_normal((784, 10))
+    np.testing.assert_array_equal(X4, rng.standard_normal((500, 784)))
+    np.testing.assert_array_equal(y4, np.argmax(X4 @ R, axis=1))
+    bigger = workloads.build("W4", samples=1000).data()[0]
+    np.testing.assert_array_equal(bigger[:500], X4)  # --quick's data start the full data
+    np.testing.assert_array_equal(w4.order(), np.random.default_rng(0).permutation(500))
+    for workload in (w3, w4):
+        expected = minibp_engines.model_weights(workload.minibp_model())
+        assert harness.max_abs_difference(workload.initial_weights(), expected) == 0.0
+        assert all(a.dtype == workload.dtype for a in workload.initial_weights())
+    assert workloads.build("W4").samples == 60_000 and workloads.build("W4").steps == 469
+
+
+def test_gemm_bound_does_the_issues_products():
+    """Per layer X @ W.T, dZ.T @ X and dZ @ W (layer 1's too); `needed` skips that one."""
+    shapes = gemm_bound.products((784, 256, 128, 10), 128)
+    assert shapes[:3] == [((128, 784), (784, 256)), ((128, 256), (256, 128)),
+                          ((128, 128), (128, 10))]
+    assert shapes[3:] == [((10, 128), (128, 128)), ((128, 10), (10, 128)),
+                          ((128, 128), (128, 256)), ((128, 128), (128, 256)),
+                          ((256, 128), (128, 784)), ((128, 256), (256, 784))]
+    needed = gemm_bound.products((784, 256, 128, 10), 128, first_layer_dA=False)
+    assert needed == shapes[:-1]
+    macs = [m * k * n for (m, k), (_, n) in shapes]
+    assert macs[-1] / sum(macs) == pytest.approx(0.285, abs=1e-3)   # "about 28%" in the docs
+
+
+@pytest.mark.parametrize("first_layer_dA", [True, False])
+def test_gemm_bound_step_computes_those_products(monkeypatch, first_layer_dA):
+    workload = workloads.build("W4", samples=MLP_SAMPLES)
+    rng = np.random.default_rng(1)
+    weights = [layer.W.copy() for layer in workload.layers]
+    buffers = gemm_bound.Buffers(weights, rng.standard_normal((128, 784)), rng)
+    seen = []
+    matmul = np.matmul
+
+    def recording(a, b, out):
+        seen.append((a.shape, b.shape))
+        return matmul(a, b, out=out)
+
+    monkeypatch.setattr(gemm_bound.np, "matmul", recording)
+    gemm_bound.step(buffers, 116, first_layer_dA)     # a short batch: views of the buffers
+    monkeypatch.undo()
+    assert seen == gemm_bound.products(workload.sizes, 116, first_layer_dA)
+    x = buffers.x[:116]
+    np.testing.assert_allclose(buffers.A[0][:116], x @ weights[0].T, rtol=1e-12)
+    np.testing.assert_allclose(buffers.dW[0], buffers.dZ[0][:116].T @ x, rtol=1e-12)
+    runner = gemm_bound.prepare(workload, first_layer_dA)
+    runner.reset()
+    runner.train()
+    assert runner.weights() == []                     # it trains nothing
 
 
 def test_workloads_start_from_the_chapter_and_its_xor():
@@ -144,9 +255,67 @@ def test_replace_section():
 
 
 def test_docs_have_every_marker_the_harness_writes():
-    text = (Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md").read_text()
-    for name in ("machine", "W1", "W2", "startup", "targets"):
+    text = (ROOT / "docs" / "benchmarks.md").read_text()
+    for name in ("machine", "W1", "W2", "startup", "targets", "mlp-machine", "W3", "W4",
+                 "mlp-targets", "mlp-profile"):
         assert f"<!-- bench:{name} -->" in text and f"<!-- /bench:{name} -->" in text
+    assert "](benchmarks_w3_w4.png)" in text and (ROOT / "docs" / "benchmarks_w3_w4.png").exists()
+
+
+def test_max_rel_difference_scales_each_array_by_its_largest_value():
+    ours = [np.array([1.0, 2.0]), np.array([0.0, 1e-3])]
+    theirs = [np.array([1.0, 4.0]), np.array([0.0, 2e-3])]
+    assert analysis.max_rel_difference(ours, theirs) == 0.5
+    assert analysis.max_rel_difference(ours, ours) == 0.0
+    assert analysis.max_rel_difference(ours, theirs[:1]) == float("inf")
+    assert analysis.max_rel_difference([np.ones(2, np.float32)],
+                                       [np.ones(2) + 1e-7]) == pytest.approx(1e-7, rel=1e-3)
+
+
+def test_mlp_compare_and_targets_on_synthetic_results():
+    same = [np.ones(2)]
+    results = {
+        "gemm_bound": {"label": "bound", "status": "ok", "median_s": 1.0, "weights": []},
+        "gemm_needed": {"label": "needed", "status": "ok", "median_s": 0.8, "weights": []},
+        "numpy_mlp": {"label": "plain NumPy", "status": "ok", "median_s": 1.5, "weights": same},
+        "torch_mlp": {"label": "torch", "status": "unavailable", "reason": "no torch"},
+        "minibp": {"label": "minibp", "status": "ok", "median_s": 1.25,
+                   "weights": [np.ones(2) * (1 + 2e-4)]},
+    }
+    analysis.compare_mlp(results, 60_000)
+    assert results["minibp"]["time_vs_bound"] == 1.25
+    assert results["minibp"]["time_vs_needed"] == pytest.approx(1.5625)
+    assert results["minibp"]["samples_per_s"] == 48_000
+    assert results["minibp"]["max_rel_diff_vs_reference"] == pytest.approx(2e-4)
+    assert results["gemm_bound"]["max_rel_diff_vs_reference"] is None
+    entry = {"group": "mlp", "competitors": results, "dtype": "float32", "tolerance": 1e-3}
+    rows = {row["what"]: row for row in analysis.mlp_targets({"W3": entry})}
+    assert rows["W3: minibp fit, default engine, time / GEMM-only bound"]["met"] is False
+    assert rows["W3: minibp fit, default engine, times faster than plain NumPy"]["met"] is True
+    assert rows["W3: minibp fit, default engine, times faster than PyTorch nn + optim.SGD"][
+        "met"] is None                                                   # not measured
+    agree = "W3: every competitor ends at plain NumPy's weights (float32, max relative " \
+            "difference)"
+    assert rows[agree]["met"] is True and rows[agree]["value"] == pytest.approx(2e-4)
+    assert analysis.targets({"W3": entry}, None) == []     # W1/W2's targets leave W3 alone
+
+
+def test_paired_ratio_divides_within_rounds():
+    """Two processes of 3 rounds; the reference slows down 2x in round 3 with everyone."""
+    reference = {"process_samples_s": [[1.0, 1.0, 2.0], [1.0, 1.0, 2.0]]}
+    result = {"process_samples_s": [[1.1, 1.1, 2.2], [1.3, 1.1, 2.2]]}
+    assert analysis.paired_ratio(result, reference) == pytest.approx(1.1)
+    assert analysis.paired_ratio({"process_samples_s": [[1.0]]}, reference) is None
+    assert analysis.paired_ratio(result, {}) is None
+
+
+def test_default_json_is_named_after_a_partial_run():
+    assert run.default_json(["W1", "W2", "W3", "W4"]).name == "latest.json"
+    assert run.default_json(["W3", "W4"]).name == "latest-W3-W4.json"
+    args = run.parse_args(["--quick", "--workloads", "W3"])
+    assert (args.samples, args.steps, args.json.name) == (6_000, 1_000, "latest-W3.json")
+    with pytest.raises(SystemExit):
+        run.parse_args(["--workloads", "W5"])
 
 
 def test_harness_end_to_end_in_worker_processes(tmp_path, capsys):
@@ -166,6 +335,43 @@ def test_harness_end_to_end_in_worker_processes(tmp_path, capsys):
             assert result["max_abs_diff_vs_chapter"] <= 1e-12
         assert entry["competitors"]["chapter"]["speedup_vs_chapter"] == 1.0
     assert "| plain NumPy loop |" in capsys.readouterr().out
+
+
+def test_mlp_harness_end_to_end_and_plot(tmp_path, capsys):
+    """W3 and W4 on 500 samples with the cheap competitors, in real worker processes; the
+    docs sections of W1/W2 are not touched by a run of W3,W4."""
+    path = tmp_path / "result.json"
+    run.main(["--workloads", "W3,W4", "--competitors", "gemm_bound,numpy_mlp,minibp_numpy,"
+              "chapter", "--samples", "500", "--repeats", "2", "--processes", "1",
+              "--pause", "0", "--min-sample", "0", "--json", str(path)])
+    record = json.loads(path.read_text())
+    assert record["startup"] is None and record["targets"] == []
+    for key in ("W3", "W4"):
+        entry = record["workloads"][key]
+        assert list(entry["competitors"]) == ["gemm_bound", "numpy_mlp", "minibp_numpy"]
+        for result in entry["competitors"].values():
+            assert result["status"] == "ok", result.get("reason")
+            assert len(result["samples_s"]) == 2 and result["repeatable"]
+        assert entry["competitors"]["gemm_bound"]["time_vs_bound"] == 1.0
+        assert entry["competitors"]["minibp_numpy"]["max_rel_diff_vs_reference"] <= 1e-5
+        assert entry["fit"]["end"]["loss"] < entry["fit"]["start"]["loss"]
+    found = run.sections(record)
+    assert set(found) == {"mlp-machine", "W3", "W4", "mlp-targets"}
+    assert "| GEMM-only bound (the issue's products, NumPy) |" in found["W3"]
+    assert "| n/a" in found["W4"] and "1.00x" in found["W4"]
+    assert "minibp fit, default engine, time / GEMM-only bound | <= 1.2x | not measured" \
+        in found["mlp-targets"]
+    assert "| W3: minibp" in capsys.readouterr().out
+    assert entry["competitors"]["numpy_mlp"]["time_vs_bound_paired"] > 0
+    before = path.read_text()
+    run.main(["--from-json", str(path)])              # times nothing, same figures
+    assert json.loads(path.read_text()) == json.loads(before)
+    assert capsys.readouterr().out.strip() == "\n\n".join(found.values()).strip()
+    pytest.importorskip("matplotlib")
+    png = plot.write(record, tmp_path / "plot.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    titles, series = plot.bars(record["workloads"])
+    assert titles == ["W3 (float32)", "W4 (float64)"] and len(series) == 3
 
 
 class _Refuses:

@@ -3,8 +3,11 @@
 ``module.prepare(workload, **options) -> Runner`` does the imports and builds the network.
 Then ``runner.reset()`` puts the initial weights back (not timed), ``runner.train()`` runs the
 whole workload (timed) and ``runner.weights()`` returns the final [W, b, W, b, ...] (not
-timed), so the harness can check every competitor ended where the others did.
+timed), so the harness can check every competitor ended where the others did (the GEMM-only
+bound trains nothing and returns []).
 A competitor that cannot run here raises UnavailableError from prepare, with the reason.
+Each competitor names the workloads it runs: the chapter's (W1, W2), the MLP's (W3, W4),
+or both.
 """
 
 from __future__ import annotations
@@ -33,28 +36,48 @@ class Competitor:
     label: str
     module: str
     options: dict = field(default_factory=dict)
+    workloads: tuple[str, ...] = ("W1", "W2")
 
     def prepare(self, workload) -> Runner:
         module = importlib.import_module(f"benchmarks.competitors.{self.module}")
         return module.prepare(workload, **self.options)
 
 
-BASELINE = "chapter"   # every ratio is against this one, measured in the same run
+BASELINE = "chapter"   # W1/W2: every ratio is against this one, measured in the same run
 TORCH = "torch"
+MLP_BASELINE = "gemm_bound"      # W3/W4: every ratio is against this one
+MLP_NEEDED = "gemm_needed"       # W3/W4: and against the products a step really needs
+MLP_REFERENCE = "numpy_mlp"      # W3/W4: every competitor's weights are compared with its
+MLP_TORCH = "torch_mlp"
+CHAPTER, MLP, ALL = ("W1", "W2"), ("W3", "W4"), ("W1", "W2", "W3", "W4")
 
 COMPETITORS = [
     Competitor("chapter", "chapter's pure Python (per-neuron objects)", "chapter_pure"),
+    Competitor("gemm_bound", "GEMM-only bound (the issue's products, NumPy)", "gemm_bound",
+               workloads=MLP),
+    Competitor("gemm_needed", "GEMM-only, without layer 1's dZ @ W (what a step needs)",
+               "gemm_bound", {"first_layer_dA": False}, workloads=MLP),
     Competitor("numpy_loop", "plain NumPy loop", "numpy_loop"),
+    Competitor("numpy_mlp", "plain NumPy", "numpy_mlp", workloads=MLP),
     Competitor("torch", "PyTorch autograd + optim.SGD", "torch_sgd"),
+    Competitor("torch_mlp", "PyTorch nn + optim.SGD", "torch_mlp", workloads=MLP),
     Competitor("minibp_numpy", "minibp fit, engine='numpy'", "minibp_engines",
-               {"engine": "numpy"}),
-    Competitor("minibp", "minibp fit, default engine", "minibp_engines", {"engine": None}),
+               {"engine": "numpy"}, workloads=ALL),
+    Competitor("minibp", "minibp fit, default engine", "minibp_engines", {"engine": None},
+               workloads=ALL),
+    Competitor("minibp_blas", "minibp fit, engine='blas'", "minibp_engines",
+               {"engine": "blas"}, workloads=ALL),
     Competitor("minibp_numba", "minibp fit, engine='numba'", "minibp_engines",
                {"engine": "numba"}),
     Competitor("numba_floor", "hand-written numba loop (the floor)", "numba_floor"),
 ]
 
 BY_NAME = {c.name: c for c in COMPETITORS}
+
+
+def for_workload(chosen: list[Competitor], key: str) -> list[Competitor]:
+    """Those of the chosen competitors that run workload `key`, in the table's order."""
+    return [c for c in chosen if key in c.workloads]
 
 
 def select(names: list[str] | None) -> list[Competitor]:
