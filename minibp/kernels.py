@@ -125,7 +125,7 @@ def _dense_backward_one_row(src, src_off, params, grads, layout, i, deltas, d_of
     w_off, b_off = layout[i, W_OFF], layout[i, B_OFF]
     norm2 = 0.0
     for j in range(n_out):
-        dZ = deltas[d_off + j]
+        dZ = np.float64(deltas[d_off + j])  # float64 products, as the batched path sums them
         w = w_off + j * n_in
         for k in range(n_in):
             g = dZ * src[src_off + k]

@@ -45,11 +45,17 @@ def _derivative(a, act):
 
 @njit(cache=True)
 def bias_activation(Z, b, act):
-    """Z = act(Z + b) in place, b (width,) added to every row: Z (rows, width) becomes A."""
+    """Z = act(Z + b) in place, b (width,) added to every row: Z (rows, width) becomes A.
+
+    Returns the sum of squares of A (float64), for the divergence guard's bound."""
     rows, width = Z.shape
+    a2 = 0.0
     for r in range(rows):
         for j in range(width):
-            Z[r, j] = _activate(Z[r, j] + b[j], act)
+            a = _activate(Z[r, j] + b[j], act)
+            Z[r, j] = a
+            a2 += a * a
+    return a2
 
 
 @njit(cache=True)
@@ -73,25 +79,34 @@ def sigmoid_from_exp(Z, E, one):
     """Z = sigmoid(Z) given E = exp(-|Z|): 1 / (1 + E) where Z >= 0, else E / (1 + E).
 
     ``one`` is 1 in Z's dtype, so float32 stays float32; choosing the numerator first and
-    dividing once lets the loop vectorize."""
+    dividing once keeps the loop simple. Returns the sum of squares of the result."""
     rows, width = Z.shape
+    a2 = 0.0
     for r in range(rows):
         for j in range(width):
             e = E[r, j]
-            Z[r, j] = (one if Z[r, j] >= 0 else e) / (one + e)
+            a = (one if Z[r, j] >= 0 else e) / (one + e)
+            Z[r, j] = a
+            a2 += a * a
+    return a2
 
 
 @njit(cache=True)
 def activation_backward(dA, A, act, db):
-    """dA (rows, width) becomes dZ = dA * act'(A) in place; db (width,) = column sums of dZ."""
+    """dA (rows, width) becomes dZ = dA * act'(A) in place; db (width,) = column sums of dZ.
+
+    Returns the sum of squares of dZ (float64), for the divergence guard's bound."""
     rows, width = dA.shape
     for j in range(width):
         db[j] = 0.0
+    dz2 = 0.0
     for r in range(rows):
         for j in range(width):
             dz = dA[r, j] * _derivative(A[r, j], act)
             dA[r, j] = dz
             db[j] += dz
+            dz2 += dz * dz
+    return dz2
 
 
 @njit(cache=True)
@@ -100,7 +115,7 @@ def loss_backward(A, T, loss, act, dZ, db):
 
     A, T, dZ (rows, width): dZ = dLoss/dA * act'(A), db (width,) its column sums. The loss
     sums in float64 whatever the dtype. SOFTMAX_XENT takes A as logits and T as rows of
-    class probabilities. Returns the mean loss.
+    class probabilities. Returns (mean loss, sum of squares of dZ).
     """
     rows, width = A.shape
     if loss == SOFTMAX_XENT:
@@ -114,8 +129,7 @@ def loss_backward(A, T, loss, act, dZ, db):
                 total += diff * diff
                 dZ[r, j] = diff * scale
         total = 0.5 * total / rows if loss == SQUARED_ERROR else total / (rows * width)
-    activation_backward(dZ, A, act, db)
-    return total
+    return total, activation_backward(dZ, A, act, db)
 
 
 @njit(cache=True, inline="always")
@@ -141,12 +155,16 @@ def _softmax_xent(Z, T, dZ):
 
 @njit(cache=True)
 def gather_rows(X, order, start, out):
-    """out[r] = X[order[start + r]] for every row of out."""
+    """out[r] = X[order[start + r]] for every row of out; returns the sum of squares of out."""
     rows, width = out.shape
+    s = 0.0
     for r in range(rows):
         i = order[start + r]
         for j in range(width):
-            out[r, j] = X[i, j]
+            v = X[i, j]
+            out[r, j] = v
+            s += v * v
+    return s
 
 
 @njit(cache=True)

@@ -196,3 +196,16 @@ def test_verbose_fit_prints_progress_and_records_every_epoch(capsys, engine):
     assert lines[-1].startswith("epoch 40/40 - loss: ")
     assert 1 < len(lines) <= 21
     assert history.epoch == list(range(40))
+
+
+@pytest.mark.parametrize("engine", ["numpy", *COMPILED])
+def test_large_but_finite_float32_gradients_do_not_count_as_divergence(engine):
+    """dW = 2e38 fits in float32 while its square does not: the norm is taken in float64, and
+    the blas engine's Cauchy-Schwarz shortcut (4e76 here, above its safe limit) falls back
+    to summing the gradient itself."""
+    model = minibp.Sequential(minibp.Dense(1, 1, W=[[1e-22]], b=0.0, dtype=np.float32))
+    X, Y = np.array([[1e30]], np.float32), np.zeros((1, 1), np.float32)
+    model.fit(X, Y, loss=minibp.MSE(), optimizer=minibp.SGD(0.0), shuffle=False,
+              engine=engine)
+    assert model[0].dW[0, 0] == pytest.approx(2e38, rel=1e-5)
+    assert np.isfinite(model[0].dW).all()

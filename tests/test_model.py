@@ -486,3 +486,12 @@ def test_history_records_and_extends_in_order():
     assert history.history == {"loss": [0.5, 0.25, 0.125]}
     assert repr(history) == "History(epochs=3, last={'loss': 0.125})"
 
+
+
+def test_huge_but_finite_data_is_accepted():
+    """The NaN check first sums the data; a sum that merely overflows is not an error."""
+    X = np.full((4, 2), 3e38, np.float32)
+    model = Sequential(Dense(2, 1, W=[[0.0, 0.0]], b=0.0, dtype=np.float32))
+    with np.errstate(all="raise"):
+        model.fit(X, np.zeros((4, 1), np.float32), loss=MSE(), optimizer=SGD(lr=0.0),
+                  engine="numpy")

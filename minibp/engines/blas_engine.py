@@ -8,6 +8,7 @@ updates to minibp.kernels_fused. Parameters are the layers' own arrays, updated 
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -48,6 +49,10 @@ class Buffers:
         self.dZ = [np.empty((rows, layer.out_features), dtype) for layer in self.layers]
         self.acts = [ACTIVATION_CODES[layer.activation] for layer in self.layers]
         self.WT = [layer.W.T for layer in self.layers]
+        # A bound on ||dW||^2 below this keeps every entry of dW finite in this dtype (any
+        # finite float64 bound does, for float64: its root is far below the largest double).
+        largest = float(np.finfo(dtype).max) / 4
+        self.safe_bound = largest * largest if largest < 1e150 else math.inf
         self.E = [np.empty_like(a) if code == SIGMOID else None  # exp scratch for sigmoid
                   for a, code in zip(self.A, self.acts)]
 
@@ -63,9 +68,12 @@ class Buffers:
         return E if rows == self.rows else E[:rows]
 
 
-def forward(buffers, x, A) -> None:
-    """A[l] = act(A[l-1] @ W.T + b) for every layer, A[-1] the output."""
+def forward(buffers, x, A) -> list[float]:
+    """A[l] = act(A[l-1] @ W.T + b) for every layer, A[-1] the output.
+
+    Returns each layer's sum of squares of A, which the kernels total on the way."""
     fused = _fused()
+    squares = []
     inp = x
     for i, (layer, WT, act, out) in enumerate(zip(buffers.layers, buffers.WT, buffers.acts, A)):
         np.matmul(inp, WT, out=out)
@@ -73,30 +81,39 @@ def forward(buffers, x, A) -> None:
             E = buffers.exp_scratch(i, len(out))
             fused.bias_and_exp_argument(out, layer.b, E)
             np.exp(E, out=E)
-            fused.sigmoid_from_exp(out, E, out.dtype.type(1))
+            squares.append(fused.sigmoid_from_exp(out, E, out.dtype.type(1)))
         else:
-            fused.bias_activation(out, layer.b, act)
+            squares.append(fused.bias_activation(out, layer.b, act))
         inp = out
+    return squares
 
 
-def loss_and_gradients(buffers, x, t, A, dZ, loss_code: int) -> tuple[float, float]:
-    """Forward, loss and backward of one batch into the layers' dW and db.
+def loss_and_gradients(buffers, x, x2, t, A, dZ, loss_code: int) -> tuple[float, float]:
+    """Forward, loss and backward of one batch into the layers' dW and db; x2 is the sum of
+    squares of x.
 
-    Returns (mean loss, squared norm of the whole gradient)."""
+    Returns (mean loss, g2) where g2 is finite exactly when the gradient's norm is. Since
+    dW = dZ.T @ A_in, ||dW||^2 <= ||dZ||^2 * ||A_in||^2 (Cauchy-Schwarz), and the kernels
+    total those squares as they pass; only when that bound is not safely finite is the
+    gradient itself summed, so a healthy step reads no gradient twice."""
     fused = _fused()
     layers = buffers.layers
-    forward(buffers, x, A)
-    value = fused.loss_backward(A[-1], t, loss_code, buffers.acts[-1], dZ[-1], layers[-1].db)
-    norm2 = 0.0
+    a2 = forward(buffers, x, A)
+    value, dz2 = fused.loss_backward(A[-1], t, loss_code, buffers.acts[-1], dZ[-1],
+                                     layers[-1].db)
+    bound = 0.0
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]
         np.matmul(dZ[i].T, x if i == 0 else A[i - 1], out=layer.dW)
+        bound += dz2 * (x2 if i == 0 else a2[i - 1]) + fused.sum_of_squares(layer.db)
         if i > 0:  # dZ[i] @ W is the gradient at A[i-1]; turn it into dZ[i-1] and db[i-1]
             np.matmul(dZ[i], layer.W, out=dZ[i - 1])
-            fused.activation_backward(dZ[i - 1], A[i - 1], buffers.acts[i - 1],
-                                      layers[i - 1].db)
-        norm2 += fused.sum_of_squares(layer.dW.ravel()) + fused.sum_of_squares(layer.db)
-    return value, norm2
+            dz2 = fused.activation_backward(dZ[i - 1], A[i - 1], buffers.acts[i - 1],
+                                            layers[i - 1].db)
+    if bound < buffers.safe_bound:  # False for inf and nan too
+        return value, bound
+    return value, sum(fused.sum_of_squares(layer.dW.ravel()) + fused.sum_of_squares(layer.db)
+                      for layer in layers)
 
 
 def update(parameters, optimizer) -> None:
@@ -158,9 +175,9 @@ class _EpochRunner:
         for start in range(0, n, self.batch_size):
             self.step += 1
             x, t, A, dZ = self.buffers.batch(min(self.batch_size, n - start))
-            fused.gather_rows(self.X, order, start, x)
+            x2 = fused.gather_rows(self.X, order, start, x)
             fused.gather_rows(self.T, order, start, t)
-            value, norm2 = loss_and_gradients(self.buffers, x, t, A, dZ, self.loss_code)
+            value, norm2 = loss_and_gradients(self.buffers, x, x2, t, A, dZ, self.loss_code)
             if not (np.isfinite(value) and np.isfinite(norm2)):
                 lr = self.optimizer.lr
                 raise TrainingDivergedError(divergence_message(self.step, self.epoch, value, lr),
@@ -179,7 +196,9 @@ def gradients(model, X, Y, loss) -> dict[str, np.ndarray]:
     """One batch's gradients, computed by this engine, named like model.parameters()."""
     buffers = Buffers(model, rows=len(X))
     X, T = training_arrays(model, X, Y, loss)
-    loss_and_gradients(buffers, X, T, buffers.A, buffers.dZ, LOSS_CODES[type(loss).__name__])
+    x2 = _fused().sum_of_squares(X.ravel())
+    loss_and_gradients(buffers, X, x2, T, buffers.A, buffers.dZ,
+                       LOSS_CODES[type(loss).__name__])
     return {p.name: p.grad.copy() for p in model.parameters()}
 
 

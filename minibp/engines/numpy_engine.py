@@ -69,4 +69,9 @@ def predict(model, X) -> np.ndarray:
 
 
 def _sum_of_squares(parameters) -> float:
-    return float(sum(np.vdot(p.grad, p.grad) for p in parameters))
+    """The squared gradient norm, summed in float64 whatever the dtype (as every engine)."""
+    total = 0.0
+    for p in parameters:
+        g = p.grad if p.grad.dtype == np.float64 else p.grad.astype(np.float64)
+        total += float(np.vdot(g, g))
+    return total
