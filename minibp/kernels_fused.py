@@ -9,6 +9,11 @@ cores, and a second thread pool between its calls would fight it.
 Same rules as minibp/kernels.py (STYLE.md section 4): no imports from the rest of minibp,
 outputs passed in, nothing allocated, ``@njit(cache=True)`` without signatures, no fastmath.
 Arrays are C-contiguous, 2-D (rows, width) unless said otherwise.
+
+Several kernels also return a sum of squares, for the divergence guard. They total it per
+column in ``sq``, a float64 scratch of at least ``width`` entries, then add the columns:
+one running float64 sum is a chain of dependent additions that cost three times the
+kernel's own work.
 """
 
 import numpy as np
@@ -43,19 +48,33 @@ def _derivative(a, act):
     return 1.0
 
 
+@njit(cache=True, inline="always")
+def _clear(sq, width):
+    for j in range(width):
+        sq[j] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _total(sq, width):
+    s = 0.0
+    for j in range(width):
+        s += sq[j]
+    return s
+
+
 @njit(cache=True)
-def bias_activation(Z, b, act):
+def bias_activation(Z, b, act, sq):
     """Z = act(Z + b) in place, b (width,) added to every row: Z (rows, width) becomes A.
 
     Returns the sum of squares of A (float64), for the divergence guard's bound."""
     rows, width = Z.shape
-    a2 = 0.0
+    _clear(sq, width)
     for r in range(rows):
         for j in range(width):
             a = _activate(Z[r, j] + b[j], act)
             Z[r, j] = a
-            a2 += a * a
-    return a2
+            sq[j] += np.float64(a) * a
+    return _total(sq, width)
 
 
 @njit(cache=True)
@@ -75,42 +94,42 @@ def bias_and_exp_argument(Z, b, E):
 
 
 @njit(cache=True)
-def sigmoid_from_exp(Z, E, one):
+def sigmoid_from_exp(Z, E, one, sq):
     """Z = sigmoid(Z) given E = exp(-|Z|): 1 / (1 + E) where Z >= 0, else E / (1 + E).
 
     ``one`` is 1 in Z's dtype, so float32 stays float32; choosing the numerator first and
     dividing once keeps the loop simple. Returns the sum of squares of the result."""
     rows, width = Z.shape
-    a2 = 0.0
+    _clear(sq, width)
     for r in range(rows):
         for j in range(width):
             e = E[r, j]
             a = (one if Z[r, j] >= 0 else e) / (one + e)
             Z[r, j] = a
-            a2 += a * a
-    return a2
+            sq[j] += np.float64(a) * a
+    return _total(sq, width)
 
 
 @njit(cache=True)
-def activation_backward(dA, A, act, db):
+def activation_backward(dA, A, act, db, sq):
     """dA (rows, width) becomes dZ = dA * act'(A) in place; db (width,) = column sums of dZ.
 
     Returns the sum of squares of dZ (float64), for the divergence guard's bound."""
     rows, width = dA.shape
     for j in range(width):
         db[j] = 0.0
-    dz2 = 0.0
+    _clear(sq, width)
     for r in range(rows):
         for j in range(width):
             dz = dA[r, j] * _derivative(A[r, j], act)
             dA[r, j] = dz
             db[j] += dz
-            dz2 += dz * dz
-    return dz2
+            sq[j] += np.float64(dz) * dz
+    return _total(sq, width)
 
 
 @njit(cache=True)
-def loss_backward(A, T, loss, act, dZ, db):
+def loss_backward(A, T, loss, act, dZ, db, sq):
     """Mean loss of the output A against targets T, and the gradient at the output layer's Z.
 
     A, T, dZ (rows, width): dZ = dLoss/dA * act'(A), db (width,) its column sums. The loss
@@ -129,7 +148,7 @@ def loss_backward(A, T, loss, act, dZ, db):
                 total += diff * diff
                 dZ[r, j] = diff * scale
         total = 0.5 * total / rows if loss == SQUARED_ERROR else total / (rows * width)
-    return total, activation_backward(dZ, A, act, db)
+    return total, activation_backward(dZ, A, act, db, sq)
 
 
 @njit(cache=True, inline="always")
@@ -154,17 +173,17 @@ def _softmax_xent(Z, T, dZ):
 
 
 @njit(cache=True)
-def gather_rows(X, order, start, out):
+def gather_rows(X, order, start, out, sq):
     """out[r] = X[order[start + r]] for every row of out; returns the sum of squares of out."""
     rows, width = out.shape
-    s = 0.0
+    _clear(sq, width)
     for r in range(rows):
         i = order[start + r]
         for j in range(width):
             v = X[i, j]
             out[r, j] = v
-            s += v * v
-    return s
+            sq[j] += np.float64(v) * v
+    return _total(sq, width)
 
 
 @njit(cache=True)

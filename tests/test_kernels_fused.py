@@ -34,7 +34,7 @@ def test_bias_activation(kernel, shape, name):
     Z, b = rng.normal(size=shape) * 3, rng.normal(size=shape[1])
     expected = [[plain_activation(Z[r, j] + b[j], name) for j in range(shape[1])]
                 for r in range(shape[0])]
-    a2 = kernel(Z, b, ACTIVATION_CODES[name])
+    a2 = kernel(Z, b, ACTIVATION_CODES[name], np.empty(shape[1]))
     np.testing.assert_allclose(Z, expected, rtol=1e-14, atol=1e-300)
     assert a2 == pytest.approx(sum(a * a for row in expected for a in row), rel=1e-13)
 
@@ -49,7 +49,7 @@ def test_sigmoid_in_three_passes_equals_the_stable_formula(shape, dtype):
                 for r in range(shape[0])]
     F.bias_and_exp_argument(Z, b, E)
     np.exp(E, out=E)
-    a2 = F.sigmoid_from_exp(Z, E, Z.dtype.type(1))
+    a2 = F.sigmoid_from_exp(Z, E, Z.dtype.type(1), np.empty(shape[1]))
     assert Z.dtype == dtype
     assert a2 == pytest.approx(sum(a * a for row in expected for a in row), rel=1e-6)
     np.testing.assert_allclose(Z, expected, rtol=1e-14 if dtype == np.float64 else 1e-6)
@@ -64,7 +64,7 @@ def test_activation_backward_and_bias_gradient(kernel, shape, name):
     dZ = [[dA[r, j] * plain_derivative(A[r, j], name) for j in range(shape[1])]
           for r in range(shape[0])]
     db = np.full(shape[1], np.nan)
-    dz2 = kernel(dA, A, ACTIVATION_CODES[name], db)
+    dz2 = kernel(dA, A, ACTIVATION_CODES[name], db, np.empty(shape[1]))
     assert dz2 == pytest.approx(sum(d * d for row in dZ for d in row), rel=1e-13, abs=1e-300)
     np.testing.assert_allclose(dA, dZ, rtol=1e-15)
     np.testing.assert_allclose(db, [sum(row[j] for row in dZ) for j in range(shape[1])],
@@ -82,7 +82,7 @@ def test_loss_backward(kernel, shape, loss, code):
     T = (np.eye(width)[rng.integers(0, width, size=rows)] if loss == "xent"
          else rng.uniform(size=shape))
     dZ, db = np.empty(shape), np.empty(width)
-    value, dz2 = kernel(A, T, code, ACTIVATION_CODES["identity"], dZ, db)
+    value, dz2 = kernel(A, T, code, ACTIVATION_CODES["identity"], dZ, db, np.empty(width))
     if loss == "xent":
         log_z = [math.log(sum(math.exp(z) for z in row)) for row in A]
         expected = -sum(T[r, j] * (A[r, j] - log_z[r]) for r in range(rows)
@@ -111,7 +111,7 @@ def test_sum_of_squares(kernel, size):
 def test_gather_rows(kernel):
     X = np.arange(15.0).reshape(5, 3)
     out = np.empty((2, 3))
-    squares = kernel(X, np.array([4, 2, 0, 1, 3]), 1, out)
+    squares = kernel(X, np.array([4, 2, 0, 1, 3]), 1, out, np.empty(3))
     np.testing.assert_array_equal(out, X[[2, 0]])
     assert squares == sum(v * v for v in [6, 7, 8, 0, 1, 2])
 

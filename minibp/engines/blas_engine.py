@@ -51,6 +51,8 @@ class Buffers:
         self.WT = [layer.W.T for layer in self.layers]
         # A bound on ||dW||^2 below this keeps every entry of dW finite in this dtype (any
         # finite float64 bound does, for float64: its root is far below the largest double).
+        widths = [self.x.shape[1]] + [a.shape[1] for a in self.A]
+        self.sq = np.empty(max(widths))  # float64 column sums, see kernels_fused
         largest = float(np.finfo(dtype).max) / 4
         self.safe_bound = largest * largest if largest < 1e150 else math.inf
         self.E = [np.empty_like(a) if code == SIGMOID else None  # exp scratch for sigmoid
@@ -81,9 +83,9 @@ def forward(buffers, x, A) -> list[float]:
             E = buffers.exp_scratch(i, len(out))
             fused.bias_and_exp_argument(out, layer.b, E)
             np.exp(E, out=E)
-            squares.append(fused.sigmoid_from_exp(out, E, out.dtype.type(1)))
+            squares.append(fused.sigmoid_from_exp(out, E, out.dtype.type(1), buffers.sq))
         else:
-            squares.append(fused.bias_activation(out, layer.b, act))
+            squares.append(fused.bias_activation(out, layer.b, act, buffers.sq))
         inp = out
     return squares
 
@@ -100,7 +102,7 @@ def loss_and_gradients(buffers, x, x2, t, A, dZ, loss_code: int) -> tuple[float,
     layers = buffers.layers
     a2 = forward(buffers, x, A)
     value, dz2 = fused.loss_backward(A[-1], t, loss_code, buffers.acts[-1], dZ[-1],
-                                     layers[-1].db)
+                                     layers[-1].db, buffers.sq)
     bound = 0.0
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]
@@ -109,7 +111,7 @@ def loss_and_gradients(buffers, x, x2, t, A, dZ, loss_code: int) -> tuple[float,
         if i > 0:  # dZ[i] @ W is the gradient at A[i-1]; turn it into dZ[i-1] and db[i-1]
             np.matmul(dZ[i], layer.W, out=dZ[i - 1])
             dz2 = fused.activation_backward(dZ[i - 1], A[i - 1], buffers.acts[i - 1],
-                                            layers[i - 1].db)
+                                            layers[i - 1].db, buffers.sq)
     if bound < buffers.safe_bound:  # False for inf and nan too
         return value, bound
     return value, sum(fused.sum_of_squares(layer.dW.ravel()) + fused.sum_of_squares(layer.db)
@@ -175,8 +177,8 @@ class _EpochRunner:
         for start in range(0, n, self.batch_size):
             self.step += 1
             x, t, A, dZ = self.buffers.batch(min(self.batch_size, n - start))
-            x2 = fused.gather_rows(self.X, order, start, x)
-            fused.gather_rows(self.T, order, start, t)
+            x2 = fused.gather_rows(self.X, order, start, x, self.buffers.sq)
+            fused.gather_rows(self.T, order, start, t, self.buffers.sq)
             value, norm2 = loss_and_gradients(self.buffers, x, x2, t, A, dZ, self.loss_code)
             if not (np.isfinite(value) and np.isfinite(norm2)):
                 lr = self.optimizer.lr
