@@ -49,10 +49,10 @@ class Buffers:
         self.dZ = [np.empty((rows, layer.out_features), dtype) for layer in self.layers]
         self.acts = [ACTIVATION_CODES[layer.activation] for layer in self.layers]
         self.WT = [layer.W.T for layer in self.layers]
-        # A bound on ||dW||^2 below this keeps every entry of dW finite in this dtype (any
-        # finite float64 bound does, for float64: its root is far below the largest double).
         widths = [self.x.shape[1]] + [a.shape[1] for a in self.A]
         self.sq = np.empty(max(widths))  # float64 column sums, see kernels_fused
+        # A bound on ||dW||^2 below this keeps every entry of dW finite in this dtype (any
+        # finite float64 bound does, for float64: its root is far below the largest double).
         largest = float(np.finfo(dtype).max) / 4
         self.safe_bound = largest * largest if largest < 1e150 else math.inf
         self.E = [np.empty_like(a) if code == SIGMOID else None  # exp scratch for sigmoid
@@ -118,17 +118,22 @@ def loss_and_gradients(buffers, x, x2, t, A, dZ, loss_code: int) -> tuple[float,
                       for layer in layers)
 
 
-def update(parameters, optimizer) -> None:
+def flat_views(parameters, optimizer) -> list[tuple]:
+    """(value, grad, velocity or None) flattened, for every parameter an update moves: made
+    once per fit, so a step creates no views."""
+    return [(p.value.ravel(), p.grad.ravel(),
+             optimizer.velocity(p).ravel() if optimizer.momentum else None)
+            for p in parameters if not p.frozen]
+
+
+def update(views, optimizer) -> None:
+    """One SGD step over flat_views(...), in place."""
     fused = _fused()
-    for p in parameters:
-        if p.frozen:
-            continue
-        if optimizer.momentum:
-            fused.sgd_momentum_update(p.value.ravel(), p.grad.ravel(),
-                                      optimizer.velocity(p).ravel(), optimizer.lr,
-                                      optimizer.momentum)
+    for value, grad, velocity in views:
+        if velocity is not None:
+            fused.sgd_momentum_update(value, grad, velocity, optimizer.lr, optimizer.momentum)
         else:
-            fused.sgd_update(p.value.ravel(), p.grad.ravel(), optimizer.lr)
+            fused.sgd_update(value, grad, optimizer.lr)
 
 
 def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
@@ -168,7 +173,7 @@ class _EpochRunner:
     def __init__(self, buffers, X, T, batch_size, loss_code, optimizer, parameters):
         self.buffers, self.X, self.T = buffers, X, T
         self.batch_size, self.loss_code = batch_size, loss_code
-        self.optimizer, self.parameters = optimizer, parameters
+        self.optimizer, self.views = optimizer, flat_views(parameters, optimizer)
         self.step = self.epoch = 0
 
     def __call__(self, order) -> float:
@@ -184,7 +189,7 @@ class _EpochRunner:
                 lr = self.optimizer.lr
                 raise TrainingDivergedError(divergence_message(self.step, self.epoch, value, lr),
                                             step=self.step, loss=value, lr=lr)
-            update(self.parameters, self.optimizer)
+            update(self.views, self.optimizer)
             total += value * len(x)
         return total / n
 
