@@ -1,7 +1,8 @@
 # Three entry points for a fresh machine with only Python 3.10+ and make:
 #   make demo   - the chapter's worked example, computed by minibp
 #   make test   - ruff, then the whole test suite
-#   make bench  - the benchmark harness (installs the bench extra: torch, threadpoolctl);
+#   make bench  - the benchmark harness (installs the bench and plot extras: torch,
+#                 threadpoolctl, matplotlib);
 #                 options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick --write-docs"
 # Each creates .venv if it is missing and (re)installs minibp into it when pyproject.toml
 # changes, so nothing needs installing by hand.
@@ -24,7 +25,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m pip install --quiet -e '.[bench,plot]'
 	touch $@
 
 demo: $(VENV)/.installed-base
