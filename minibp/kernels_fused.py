@@ -8,6 +8,10 @@ cores, and a second thread pool between its calls would fight it.
 
 Same rules as minibp/kernels.py (STYLE.md section 4): no imports from the rest of minibp,
 outputs passed in, nothing allocated, ``@njit(cache=True)`` without signatures, no fastmath.
+The activation pair below repeats minibp/kernels.py's on purpose: numba's on-disk cache
+keys a function on its own file, so a kernel inlining code from another module would keep
+running a stale copy after that module changed. Both copies are tested against the same
+plain loops (tests/test_kernels.py, tests/test_kernels_fused.py).
 Arrays are C-contiguous, 2-D (rows, width) unless said otherwise.
 
 Several kernels also return a sum of squares, for the divergence guard. They total it per
