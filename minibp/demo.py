@@ -125,7 +125,10 @@ def xor_predictions(seed: int = XOR_SEED) -> tuple[np.ndarray, float]:
 
 def main() -> int:
     print("The chapter's worked example: a 2-2-2 sigmoid network, one sample,")
-    print("squared error, plain gradient descent with learning rate 0.5.\n")
+    print("squared error, plain gradient descent with learning rate 0.5.")
+    print("(10,000 steps run in minibp's compiled engine; the first run on a machine compiles")
+    print(" it, which takes a few seconds, and later runs load it from numba's cache.)\n",
+          flush=True)
     print(format_walkthrough(chapter_walkthrough()))
     print("\nXOR, 2-5-1 sigmoid network, 10,000 single-sample steps (seed "
           f"{XOR_SEED}):")
