@@ -43,8 +43,8 @@ class Dense(Layer):
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features")
         self.out_features = _positive_int(out_features, "out_features")
-        self.activation = get_activation(activation).name
         self._activation = get_activation(activation)
+        self.activation = self._activation.name
         self.dtype = _float_dtype(dtype)
         init = _resolve_init(init, self.activation)
         rng = np.random.default_rng(seed)

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from minibp import kernels_fused as fused  # numba: imported only when the engine runs
 from minibp.engines.common import (
     LOSS_CODES,
     ChunkPlanner,
@@ -22,17 +23,11 @@ from minibp.engines.common import (
     training_arrays,
 )
 from minibp.engines.flat import ACTIVATION_CODES
-from minibp.errors import TrainingDivergedError, divergence_message
+from minibp.errors import TrainingDivergedError
 from minibp.training import History
 
 PREDICT_ROWS = 1024
 SIGMOID = ACTIVATION_CODES["sigmoid"]
-
-
-def _fused():
-    from minibp import kernels_fused  # imports numba: only when this engine runs
-
-    return kernels_fused
 
 
 class Buffers:
@@ -74,7 +69,6 @@ def forward(buffers, x, A) -> list[float]:
     """A[l] = act(A[l-1] @ W.T + b) for every layer, A[-1] the output.
 
     Returns each layer's sum of squares of A, which the kernels total on the way."""
-    fused = _fused()
     squares = []
     inp = x
     for i, (layer, WT, act, out) in enumerate(zip(buffers.layers, buffers.WT, buffers.acts, A)):
@@ -98,7 +92,6 @@ def loss_and_gradients(buffers, x, x2, t, A, dZ, loss_code: int) -> tuple[float,
     dW = dZ.T @ A_in, ||dW||^2 <= ||dZ||^2 * ||A_in||^2 (Cauchy-Schwarz), and the kernels
     total those squares as they pass; only when that bound is not safely finite is the
     gradient itself summed, so a healthy step reads no gradient twice."""
-    fused = _fused()
     layers = buffers.layers
     a2 = forward(buffers, x, A)
     value, dz2 = fused.loss_backward(A[-1], t, loss_code, buffers.acts[-1], dZ[-1],
@@ -128,7 +121,6 @@ def flat_views(parameters, optimizer) -> list[tuple]:
 
 def update(views, optimizer) -> None:
     """One SGD step over flat_views(...), in place."""
-    fused = _fused()
     for value, grad, velocity in views:
         if velocity is not None:
             fused.sgd_momentum_update(value, grad, velocity, optimizer.lr, optimizer.momentum)
@@ -177,7 +169,7 @@ class _EpochRunner:
         self.step = self.epoch = 0
 
     def __call__(self, order) -> float:
-        fused, n, total = _fused(), len(self.X), 0.0
+        n, total = len(self.X), 0.0
         self.epoch += 1
         for start in range(0, n, self.batch_size):
             self.step += 1
@@ -186,9 +178,8 @@ class _EpochRunner:
             fused.gather_rows(self.T, order, start, t, self.buffers.sq)
             value, norm2 = loss_and_gradients(self.buffers, x, x2, t, A, dZ, self.loss_code)
             if not (np.isfinite(value) and np.isfinite(norm2)):
-                lr = self.optimizer.lr
-                raise TrainingDivergedError(divergence_message(self.step, self.epoch, value, lr),
-                                            step=self.step, loss=value, lr=lr)
+                raise TrainingDivergedError(step=self.step, epoch=self.epoch, loss=value,
+                                            lr=self.optimizer.lr)
             update(self.views, self.optimizer)
             total += value * len(x)
         return total / n
@@ -203,7 +194,7 @@ def gradients(model, X, Y, loss) -> dict[str, np.ndarray]:
     """One batch's gradients, computed by this engine, named like model.parameters()."""
     buffers = Buffers(model, rows=len(X))
     X, T = training_arrays(model, X, Y, loss)
-    x2 = _fused().sum_of_squares(X.ravel())
+    x2 = fused.sum_of_squares(X.ravel())
     loss_and_gradients(buffers, X, x2, T, buffers.A, buffers.dZ,
                        LOSS_CODES[type(loss).__name__])
     return {p.name: p.grad.copy() for p in model.parameters()}

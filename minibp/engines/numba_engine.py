@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from minibp import kernels  # numba: this module is imported only when the engine runs
 from minibp.engines.common import (
     LOSS_CODES,
     ChunkPlanner,
@@ -19,17 +20,11 @@ from minibp.engines.common import (
     training_arrays,
 )
 from minibp.engines.flat import FlatModel
-from minibp.errors import TrainingDivergedError, divergence_message
+from minibp.errors import TrainingDivergedError
 from minibp.training import History
 
 PREDICT_ROWS = 256  # rows per chunk when predicting
 _NEVER_DRAWN = np.random.default_rng(0)  # typed Generator argument for unshuffled runs
-
-
-def _kernels():
-    from minibp import kernels  # imports numba: only when a compiled path runs
-
-    return kernels
 
 
 def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
@@ -52,7 +47,7 @@ def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
             chunk = chunks.next_size(epochs - done)
             started = time.perf_counter()
             steps_before = done * _steps_per_epoch(n, batch_size)
-            finished = _kernels().train_epochs(
+            finished = kernels.train_epochs(
                 X, T, order, rng, shuffle, batch_size, chunk, steps_before,
                 flat.params, flat.grads, flat.velocity, flat.trainable, flat.layout, flat.acts,
                 flat.x_buf, flat.y_buf, flat.deltas, LOSS_CODES[type(loss).__name__],
@@ -76,7 +71,7 @@ def gradients(model, X, Y, loss) -> dict[str, np.ndarray]:
     """One batch's gradients from the compiled kernels, named like model.parameters()."""
     flat = FlatModel(model.layers, rows=len(X))
     X, T = (a.ravel() for a in training_arrays(model, X, Y, loss))
-    _kernels().batch_loss_and_gradients(X, 0, T, 0, len(Y), flat.params, flat.grads,
+    kernels.batch_loss_and_gradients(X, 0, T, 0, len(Y), flat.params, flat.grads,
                                         flat.layout, flat.acts, flat.deltas,
                                         LOSS_CODES[type(loss).__name__])
     flat.push()  # the layers' dW and db hold them too, as with the other engines
@@ -88,7 +83,7 @@ def predict(model, X) -> np.ndarray:
     flat = FlatModel(model.layers, rows=max(1, min(PREDICT_ROWS, len(X))))
     out = np.empty((len(X), flat.n_outputs), flat.dtype)
     X = np.ascontiguousarray(X, dtype=flat.dtype).ravel()
-    _kernels().predict_rows(X, flat.params, flat.layout, flat.acts, flat.rows, out)
+    kernels.predict_rows(X, flat.params, flat.layout, flat.acts, flat.rows, out)
     return out
 
 
@@ -98,7 +93,6 @@ def _steps_per_epoch(n: int, batch_size: int) -> int:
 
 def _diverged(report, epoch, optimizer, history) -> TrainingDivergedError:
     step, value = int(report[1]) + 1, float(report[2])
-    error = TrainingDivergedError(divergence_message(step, epoch + 1, value, optimizer.lr),
-                                  step=step, loss=value, lr=optimizer.lr)
+    error = TrainingDivergedError(step=step, epoch=epoch + 1, loss=value, lr=optimizer.lr)
     error.history = history
     return error

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minibp.errors import TrainingDivergedError, divergence_message
+from minibp.errors import TrainingDivergedError
 from minibp.training import History, epoch_batches, report_epoch
 
 
@@ -25,8 +25,7 @@ def train_step(model, X, Y, loss, optimizer, *, step: int = 1, epoch: int = 1,
         model.backward(loss.backward())
         norm2 = _sum_of_squares(parameters)
     if not (np.isfinite(value) and np.isfinite(norm2)):
-        raise TrainingDivergedError(divergence_message(step, epoch, value, optimizer.lr),
-                                    step=step, loss=value, lr=optimizer.lr)
+        raise TrainingDivergedError(step=step, epoch=epoch, loss=value, lr=optimizer.lr)
     optimizer.step(parameters)
     return value
 
