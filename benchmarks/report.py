@@ -101,7 +101,7 @@ def _mlp_row(result: dict) -> list[str]:
         first += f" / {secs(result['first_call_cached_s'])}"
     medians = result["process_medians_s"]
     diff = result.get("max_rel_diff_vs_reference")
-    if not result.get("weights"):
+    if not trains(result):
         diff_text = "n/a"                    # the GEMM-only rows train nothing
     else:
         diff_text = "-" if diff is None else f"{diff:.1e}"
@@ -111,6 +111,12 @@ def _mlp_row(result: dict) -> list[str]:
             f"{result['samples_per_s']:,.0f}", multiple(result.get("time_vs_bound")),
             multiple(result.get("time_vs_bound_paired")), multiple(result.get("time_vs_needed")),
             diff_text + ("" if result["repeatable"] else " (runs differ!)")]
+
+
+def trains(result: dict) -> bool:
+    """Whether a competitor ends with weights (a summary keeps only the shapes of large ones;
+    the GEMM-only rows have none)."""
+    return bool(result.get("weights") or result.get("weights_shapes"))
 
 
 def mlp_notes(entry: dict) -> str:

@@ -1,19 +1,18 @@
 """Run the benchmarks: ``python benchmarks/run.py [--quick] [--write-docs] ...``.
 
 Times every competitor on each workload in the same run (docs/benchmarks.md explains how),
-prints markdown tables, writes the raw figures as JSON and, with --write-docs, the tables
-into docs/benchmarks.md between its <!-- bench:... --> markers (and, when W3 or W4 ran and
-matplotlib is there, the plot docs/benchmarks_w3_w4.png). A run rewrites only the sections of
-the workloads it ran: the machine and targets sections of W1/W2 ("machine", "targets") and
-of W3/W4 ("mlp-machine", "mlp-targets") are apart, so each says which run it came from.
+prints markdown tables, writes the figures as JSON (a summary for git, the whole record under
+raw/ beside it: see records.py) and, with --write-docs, the tables into docs/benchmarks.md
+between its <!-- bench:... --> markers (and, when W3 or W4 ran and matplotlib is there, the
+plot docs/benchmarks_w3_w4.png). A run rewrites only the sections of the workloads it ran:
+the machine and targets sections of W1/W2 ("machine", "targets") and of W3/W4 ("mlp-machine",
+"mlp-targets") are apart, so each says which run it came from.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):          # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import analysis, competitors, harness, plot, report, startup, workloads
+from benchmarks import analysis, competitors, harness, plot, records, report, startup, workloads
 from benchmarks.machine import load_average, machine_info
 
 RESULTS = harness.REPO / "benchmarks" / "results"
@@ -55,13 +54,18 @@ def parse_args(argv):
     parser.add_argument("--no-startup", action="store_true",
                         help="skip the startup figures (measured only when W1 or W2 runs)")
     parser.add_argument("--json", type=Path, default=None,
-                        help="where to write JSON (default benchmarks/results/latest.json, "
-                        "or latest-W3-W4.json and the like when not every workload runs)")
+                        help="where to write the summary JSON (default "
+                        "benchmarks/results/latest.json, or latest-W3-W4.json and the like when "
+                        "not every workload runs); the whole record goes to raw/ beside it")
     parser.add_argument("--write-docs", action="store_true",
                         help="update the marked sections of docs/benchmarks.md")
     parser.add_argument("--from-json", type=Path, default=None,
                         help="time nothing: work out the ratios and tables of a results file "
-                        "again (and write them back to it; the docs with --write-docs)")
+                        "again (and write them back to it; the docs with --write-docs); from "
+                        "its raw record when there, else the tables of the summary's ratios")
+    parser.add_argument("--summarize", type=Path, default=None,
+                        help="time nothing: turn a whole results file into its summary, the "
+                        "whole record moved to raw/ beside it")
     args = parser.parse_args(argv)
     args.workloads = [key.strip() for key in args.workloads.split(",") if key.strip()]
     unknown = [key for key in args.workloads if key not in workloads.DEFAULT]
@@ -113,17 +117,6 @@ def run_workloads(args) -> dict:
     return entries
 
 
-def to_json(value):
-    """Arrays to lists, so the results serialize."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json(v) for v in value]
-    return value
-
-
 def group(record: dict, name: str) -> dict:
     """The workloads of one group ("chapter" or "mlp") that this run measured."""
     return {key: entry for key, entry in record["workloads"].items()
@@ -147,13 +140,6 @@ def sections(record: dict) -> dict[str, str]:
         found.update({key: report.mlp_table(entry) for key, entry in mlp.items()})
         found["mlp-targets"] = report.targets_table(record["mlp_targets"])
     return found
-
-
-def write_json(record: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(to_json(record), indent=1) + "\n")
-    os.replace(temporary, path)
 
 
 def write_docs(found: dict[str, str], path: Path = DOCS) -> None:
@@ -197,8 +183,12 @@ def with_targets(record: dict) -> dict:
 
 def reanalyzed(path: Path) -> dict:
     """A results file's record with its ratios, comparisons and targets worked out again by
-    this code (the samples, weights and machine are the file's: nothing is timed)."""
-    record = json.loads(path.read_text())
+    this code (the samples, weights and machine are the file's: nothing is timed). With only
+    the summary, which has no samples and not all weights, its ratios stay as they are."""
+    record = records.load_whole(path, log)
+    if records.is_summary(record):
+        log("ratios and weight differences as the summary has them; targets and tables again")
+        return with_targets(record)
     for entry in record["workloads"].values():
         if entry.get("group") == "mlp":
             analysis.compare_mlp(entry["competitors"], entry["samples"])
@@ -207,17 +197,31 @@ def reanalyzed(path: Path) -> dict:
     return with_targets(record)
 
 
+def summarize(path: Path) -> int:
+    """--summarize: a whole results file (as written before the summaries) becomes its
+    summary; the whole record goes to raw/ first."""
+    record = records.load(path)
+    if records.is_summary(record):
+        log(f"{path} is a summary already; nothing to do")
+        return 0
+    for written in records.write(record, path):
+        log(f"wrote {written}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.summarize:
+        return summarize(args.summarize)
     if args.from_json:
         record, args.json = reanalyzed(args.from_json), args.from_json
     else:
         record = measure(args, argv)
     found = sections(record)
     print("\n\n".join(found.values()))
-    write_json(record, args.json)
-    log(f"wrote {args.json}")
+    for written in records.write(record, args.json):
+        log(f"wrote {written}")
     if args.write_docs:
         write_docs(found)
         log(f"updated {DOCS}")

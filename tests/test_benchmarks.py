@@ -20,6 +20,7 @@ from benchmarks import (  # noqa: E402
     competitors,
     harness,
     plot,
+    records,
     report,
     run,
     worker,
@@ -40,6 +41,7 @@ MLP_TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
 CHAPTER_E_TOTAL = 0.2983711087600027             # the chapter's table, before any step
 CHAPTER_E_TOTAL_AFTER_1 = 0.29102777369359933    # and after one
 ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = sorted((ROOT / "benchmarks" / "results").glob("*.json"))
 
 
 def reference_weights(workload) -> list[np.ndarray]:
@@ -319,22 +321,112 @@ def test_default_json_is_named_after_a_partial_run():
 
 
 def test_harness_end_to_end_in_worker_processes(tmp_path, capsys):
-    """Two cheap competitors, a few steps, in real worker processes: JSON and tables come out."""
+    """Two cheap competitors, a few steps, in real worker processes: JSON and tables come out,
+    the summary where asked and the whole record, every sample in it, in raw/ beside it."""
     path = tmp_path / "result.json"
     run.main(["--workloads", "W1,W2", "--competitors", "chapter,numpy_loop", "--steps", "8",
               "--repeats", "2", "--processes", "2", "--pause", "0", "--min-sample", "0",
               "--no-startup", "--json", str(path)])
-    record = json.loads(path.read_text())
+    record, summary = records.load(tmp_path / "raw" / "result.json"), records.load(path)
+    assert records.is_summary(summary) and not records.is_summary(record)
+    assert not list(tmp_path.rglob("*.tmp"))
     for key in ("W1", "W2"):
         entry = record["workloads"][key]
         assert entry["steps"] == 8
-        for result in entry["competitors"].values():
+        for name, result in entry["competitors"].items():
             assert result["status"] == "ok", result.get("reason")
             assert len(result["samples_s"]) == 4 and result["repeatable"]
+            assert [len(s) for s in result["process_samples_s"]] == [2, 2]
             assert len(result["process_medians_s"]) == 2 and result["first_call_cached_s"]
             assert result["max_abs_diff_vs_chapter"] <= 1e-12
+            kept = summary["workloads"][key]["competitors"][name]
+            assert not set(records.RAW_FIELDS) & set(kept)
+            assert kept == {k: v for k, v in result.items() if k not in records.RAW_FIELDS}
         assert entry["competitors"]["chapter"]["speedup_vs_chapter"] == 1.0
     assert "| plain NumPy loop |" in capsys.readouterr().out
+
+
+def _synthetic_record() -> dict:
+    """A W3 record as a run leaves it: every sample, and MLP-sized final weights."""
+    big = [np.full((256, 784), 0.5), np.zeros(256)]
+    ok = {"label": "minibp", "status": "ok", "first_calls_s": [2.0, 1.0],
+          "samples_s": [1.0, 3.0, 2.0, 4.0], "process_samples_s": [[1.0, 3.0], [2.0, 4.0]],
+          "threads": {"pools": []}, "repeatable": True, "weights": big,
+          **harness.summarize([1.0, 3.0, 2.0, 4.0]), "process_medians_s": [2.0, 3.0],
+          "first_call_s": 2.0, "first_call_cached_s": 1.0, "time_vs_bound": 1.25,
+          "time_vs_bound_paired": 1.1, "time_vs_needed": 1.5, "samples_per_s": 240.0,
+          "max_rel_diff_vs_reference": 2e-7}
+    bound = {**ok, "label": "bound", "weights": [], "time_vs_bound": 1.0}
+    gone = {"label": "torch", "status": "unavailable", "reason": "no torch", "samples_s": [],
+            "process_samples_s": [[], []], "first_calls_s": []}
+    entry = {"key": "W3", "title": "t", "group": "mlp", "repeats": 2, "processes": 2,
+             "samples": 600, "dtype": "float32", "tolerance": 1e-3, "fit": None,
+             "competitors": {"gemm_bound": bound, "minibp": ok, "torch_mlp": gone}}
+    machine = {"cpu": "cpu", "cpu_count": 2, "cpus_usable": 2, "platform": "os", "python": "3",
+               "versions": {}, "environment": {}, "commit": "abc", "load_average_at_start": None}
+    return {"command": "python benchmarks/run.py", "date": "2026-01-01T00:00:00+00:00",
+            "settings": {}, "machine": machine, "workloads": {"W3": entry}, "startup": None,
+            "targets": [], "mlp_targets": analysis.mlp_targets({"W3": entry})}
+
+
+def test_summary_keeps_medians_iqr_and_ratios_but_no_samples_or_large_weights():
+    record = _synthetic_record()
+    summary = records.summary(record)
+    assert records.is_summary(summary) and not records.is_summary(record)
+    assert "samples_s" in record["workloads"]["W3"]["competitors"]["minibp"]  # left alone
+    for name, result in record["workloads"]["W3"]["competitors"].items():
+        kept = summary["workloads"]["W3"]["competitors"][name]
+        assert not set(records.RAW_FIELDS) & set(kept)
+        for field in ("median_s", "q1_s", "q3_s", "min_s", "process_medians_s", "first_calls_s",
+                      "time_vs_bound", "time_vs_bound_paired", "max_rel_diff_vs_reference"):
+            assert kept.get(field) == result.get(field)
+    minibp = summary["workloads"]["W3"]["competitors"]["minibp"]
+    assert "weights" not in minibp and minibp["weights_shapes"] == [[256, 784], [256]]
+    assert summary["workloads"]["W3"]["competitors"]["gemm_bound"]["weights"] == []
+    assert {k: v for k, v in summary.items() if k not in ("summary", "workloads")} == {
+        k: v for k, v in record.items() if k != "workloads"}
+    assert run.sections(summary) == run.sections(record)        # "n/a" for the bound alone
+    assert "| minibp | 2 / 1 | 2.5 | 1.75 - 3.25 | 2 - 3 | 240 | 1.25x | 1.10x | 1.50x | " \
+        "2.0e-07 |" in run.sections(summary)["W3"]
+    assert records.summary(summary) == summary
+    assert len(json.dumps(records.to_json(summary))) < 5_000
+
+
+def test_results_files_and_their_raw_records(tmp_path):
+    assert records.paths(tmp_path / "a.json") == (tmp_path / "a.json", tmp_path / "raw" / "a.json")
+    assert records.paths(tmp_path / "raw" / "a.json") == records.paths(tmp_path / "a.json")
+    path, record = tmp_path / "a.json", _synthetic_record()
+    assert records.write(record, path) == [path, tmp_path / "raw" / "a.json"]
+    assert records.load_whole(path) == records.to_json(record)
+    assert records.load(path) == records.to_json(records.summary(record))
+    other = dict(record, date="2026-02-02T00:00:00+00:00")   # a raw record of another run
+    records.write_json(other, tmp_path / "raw" / "a.json")
+    said = []
+    assert records.load_whole(path, said.append) == records.load(path)
+    assert "from another run" in said[0]
+    assert run.main(["--summarize", str(path)]) == 0          # a summary already: untouched
+    assert records.load(tmp_path / "raw" / "a.json")["date"] == other["date"]
+    records.write_json(record, path)                          # written before the summaries
+    run.main(["--summarize", str(path)])
+    assert records.load(path) == records.to_json(records.summary(record))
+    assert records.load(tmp_path / "raw" / "a.json") == records.to_json(record)
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=[path.name for path in COMMITTED])
+def test_committed_results_are_summaries(path):
+    """Git keeps summaries (the whole records are in the ignored raw/): small, with every
+    competitor's median, and all the tables."""
+    assert path.stat().st_size < 200_000
+    assert "benchmarks/results/raw/" in (ROOT / ".gitignore").read_text().split()
+    record = records.load(path)
+    assert records.is_summary(record) and record["workloads"]
+    for entry in record["workloads"].values():
+        for result in entry["competitors"].values():
+            assert not set(records.RAW_FIELDS) & set(result)
+            if result["status"] == "ok":
+                assert result["q1_s"] <= result["median_s"] <= result["q3_s"]
+                assert len(result["process_medians_s"]) == entry["processes"]
+    assert set(run.sections(record)) >= set(record["workloads"])
 
 
 def test_mlp_harness_end_to_end_and_plot(tmp_path, capsys):
@@ -344,7 +436,7 @@ def test_mlp_harness_end_to_end_and_plot(tmp_path, capsys):
     run.main(["--workloads", "W3,W4", "--competitors", "gemm_bound,numpy_mlp,minibp_numpy,"
               "chapter", "--samples", "500", "--repeats", "2", "--processes", "1",
               "--pause", "0", "--min-sample", "0", "--json", str(path)])
-    record = json.loads(path.read_text())
+    record = records.load(tmp_path / "raw" / "result.json")
     assert record["startup"] is None and record["targets"] == []
     for key in ("W3", "W4"):
         entry = record["workloads"][key]
@@ -363,12 +455,23 @@ def test_mlp_harness_end_to_end_and_plot(tmp_path, capsys):
         in found["mlp-targets"]
     assert "| W3: minibp" in capsys.readouterr().out
     assert entry["competitors"]["numpy_mlp"]["time_vs_bound_paired"] > 0
+    summary = records.load(path)
+    assert run.sections(summary) == found and plot.bars(summary["workloads"]) == plot.bars(
+        record["workloads"])
+    assert summary["workloads"]["W4"]["competitors"]["minibp_numpy"]["weights_shapes"] == [
+        [256, 784], [256], [128, 256], [128], [10, 128], [10]]
     before = path.read_text()
-    run.main(["--from-json", str(path)])              # times nothing, same figures
+    run.main(["--from-json", str(path)])              # times nothing, same figures (from raw/)
     assert json.loads(path.read_text()) == json.loads(before)
     assert capsys.readouterr().out.strip() == "\n\n".join(found.values()).strip()
+    (tmp_path / "raw" / "result.json").unlink()
+    run.main(["--from-json", str(path)])              # the summary alone: the same tables
+    assert json.loads(path.read_text()) == json.loads(before)
+    out, err = capsys.readouterr()
+    assert out.strip() == "\n\n".join(found.values()).strip() and "no raw record" in err
+    assert not (tmp_path / "raw" / "result.json").exists()
     pytest.importorskip("matplotlib")
-    png = plot.write(record, tmp_path / "plot.png")
+    png = plot.write(summary, tmp_path / "plot.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     titles, series = plot.bars(record["workloads"])
     assert titles == ["W3 (float32)", "W4 (float64)"] and len(series) == 3
