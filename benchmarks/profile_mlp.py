@@ -75,8 +75,9 @@ class Instrumented:
     """Inside ``with``: blas_engine's numpy, its kernels and fit's data checks timed."""
 
     def __init__(self, clock: Clock):
-        from minibp import kernels_fused, model
+        from minibp import model
         from minibp.engines import blas_engine
+        from minibp.engines.kernels import fused as kernels_fused
 
         self.patches = [(blas_engine, "np", TimedNumPy(clock))]
         for name in ("gather_rows", "bias_and_exp_argument", "sigmoid_from_exp",

@@ -2,34 +2,42 @@
 
 Layers are matrix objects with forward and backward over a batch, composed into a
 Sequential, trained by optimizers against losses. Importing minibp never imports numba.
+
+Where things live (docs/architecture.md): ``minibp.nn`` the NumPy math (layers, activations,
+losses), ``minibp.engines`` how a fit runs (numpy, numba, blas), ``minibp.check`` the
+gradient checker; the model, builders, optimizers and History at the top.
 """
 
 from minibp import examples
-from minibp.activations import Identity, ReLU, Sigmoid, Tanh, stable_sigmoid
 from minibp.builders import mlp
-from minibp.dense import Dense
+from minibp.check import GradcheckError, GradcheckReport, gradcheck, gradcheck_sweep
+from minibp.engines.precompile import warmup
 from minibp.errors import TrainingDivergedError
-from minibp.gradient_check import GradcheckError, GradcheckReport, gradcheck, gradcheck_sweep
-from minibp.layers import Layer, Parameter
-from minibp.losses import MSE, Loss, SoftmaxCrossEntropy, SquaredError
+from minibp.history import History
 from minibp.model import Sequential
+from minibp.nn import (
+    MSE,
+    ActivationLayer,
+    Dense,
+    Identity,
+    Layer,
+    Loss,
+    Parameter,
+    ReLU,
+    Sigmoid,
+    SoftmaxCrossEntropy,
+    SquaredError,
+    Tanh,
+    register_activation,
+    stable_sigmoid,
+)
 from minibp.optim import SGD
-from minibp.training import History
 
 __version__ = "0.1.0"
 
-
-def warmup(dtypes=("float64", "float32")) -> dict[str, float]:
-    """Compile the compiled engines' kernels now (or load them from the on-disk cache)
-    rather than on first use; returns seconds per engine entry point and dtype."""
-    from minibp.engines.warmup import warmup as compile_kernels
-
-    return compile_kernels(dtypes)
-
-
 __all__ = [
-    "Dense", "Identity", "ReLU", "Sigmoid", "Tanh", "Layer", "Parameter", "Sequential",
-    "Loss", "SquaredError", "MSE", "SoftmaxCrossEntropy", "SGD", "History", "mlp",
-    "stable_sigmoid", "examples", "warmup", "TrainingDivergedError", "__version__",
-    "gradcheck", "gradcheck_sweep", "GradcheckReport", "GradcheckError",
+    "Dense", "Identity", "ReLU", "Sigmoid", "Tanh", "ActivationLayer", "register_activation",
+    "Layer", "Parameter", "Sequential", "Loss", "SquaredError", "MSE", "SoftmaxCrossEntropy",
+    "SGD", "History", "mlp", "stable_sigmoid", "examples", "warmup", "TrainingDivergedError",
+    "__version__", "gradcheck", "gradcheck_sweep", "GradcheckReport", "GradcheckError",
 ]

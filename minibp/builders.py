@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from minibp.dense import Dense
 from minibp.model import Sequential
+from minibp.nn import Dense
 
 
 def mlp(sizes: Sequence[int], activation: str | None = "sigmoid",
@@ -27,7 +27,8 @@ def mlp(sizes: Sequence[int], activation: str | None = "sigmoid",
     """
     sizes = list(sizes)
     if len(sizes) < 2:
-        raise ValueError(f"mlp: sizes needs at least an input and an output width, got {sizes}")
+        raise ValueError(f"mlp: sizes must hold at least an input and an output width, "
+                         f"got {sizes}")
     rng = np.random.default_rng(seed)
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):

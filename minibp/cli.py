@@ -59,17 +59,15 @@ def _bench_command(options: list[str]) -> int:
 
 # -- minibp gradcheck -----------------------------------------------------------------------------
 def _add_gradcheck_parser(commands) -> None:
-    from minibp.activations import ACTIVATIONS  # numpy only, as `import minibp` already is
+    from minibp.check.checker import ATOL, EPS, MODES, RTOL  # numpy only, as `import minibp`
     from minibp.engines import ENGINES
-    from minibp.gradient_check import ATOL, EPS, MODES, RTOL
+    from minibp.nn.activations import ACTIVATIONS
 
     p = commands.add_parser(
         "gradcheck", help="check a model's gradients against finite differences",
         description="Build a model, check every gradient backward computes against central "
         "differences in float64, and print the report. Exit status: 0 all passed, 1 a "
         "gradient is wrong, 2 bad arguments, 3 any other error.")
-    p.add_argument("model", nargs="?", metavar="MODEL.npz",
-                   help="a saved model (loading is not available yet; use --layers)")
     p.add_argument("--layers", type=_widths, help="widths, inputs first (default: 4,8,3)")
     p.add_argument("--activation", default="sigmoid", choices=sorted(ACTIVATIONS),
                    help="of every layer (default: sigmoid); with --loss xent the output "
@@ -92,16 +90,10 @@ def _add_gradcheck_parser(commands) -> None:
                    help="check this training engine's gradients (default: the layers' own)")
     p.add_argument("--sweep", action="store_true",
                    help="also print the largest error for each eps from 1e-1 to 1e-10")
-    p.set_defaults(usage_error=p.error)  # exits 2 with this subcommand's usage
 
 
 def _gradcheck_command(args) -> int:
-    if args.model is not None and args.layers is not None:
-        args.usage_error("give MODEL.npz or --layers, not both")
     try:
-        if args.model is not None:
-            raise RuntimeError(f"loading models is not available yet ({args.model}); build "
-                               "one with --layers instead")
         report = _run_gradcheck(args)
     except Exception as error:  # exit status 3 is "any other error", said in one line
         print(f"minibp gradcheck: error: {error}", file=sys.stderr)
@@ -113,28 +105,29 @@ def _run_gradcheck(args):
     """Build the model and data the arguments describe, check them, print what was found."""
     import numpy as np
 
-    import minibp
+    from minibp.builders import mlp
+    from minibp.check import gradcheck, gradcheck_sweep
+    from minibp.nn import MSE, SoftmaxCrossEntropy, SquaredError
 
     sizes = args.layers or [4, 8, 3]
     xent = args.loss == "xent"
     output = None if xent else args.activation
-    model = minibp.mlp(sizes, args.activation, output, seed=args.seed, dtype=args.dtype)
+    model = mlp(sizes, args.activation, output, seed=args.seed, dtype=args.dtype)
     rng = np.random.default_rng(args.seed)
     X = rng.standard_normal((args.batch, sizes[0]))
     Y = rng.integers(0, sizes[-1], args.batch) if xent else rng.random((args.batch, sizes[-1]))
-    loss = {"squared": minibp.SquaredError, "mse": minibp.MSE,
-            "xent": minibp.SoftmaxCrossEntropy}[args.loss]()
+    loss = {"squared": SquaredError, "mse": MSE, "xent": SoftmaxCrossEntropy}[args.loss]()
     options = {name: getattr(args, name) for name in ("eps", "atol", "rtol", "k")
                if getattr(args, name) is not None}
     print(f"minibp gradcheck: mlp {'-'.join(map(str, sizes))} ({args.activation}, output "
           f"{output or 'linear'}, {args.dtype}), loss {loss!r}, batch {args.batch}, "
           f"seed {args.seed}\n")
-    report = minibp.gradcheck(model, X, Y, loss=loss, mode=args.mode, seed=args.seed,
+    report = gradcheck(model, X, Y, loss=loss, mode=args.mode, seed=args.seed,
                               engine=args.engine, **options)
     print(report)
     if args.sweep:
         print()
-        minibp.gradcheck_sweep(model, X, Y, loss=loss, mode=args.mode, k=args.k,
+        gradcheck_sweep(model, X, Y, loss=loss, mode=args.mode, k=args.k,
                                seed=args.seed, engine=args.engine)
     return report
 

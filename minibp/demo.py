@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import minibp
+from minibp.builders import mlp
 from minibp.examples import chapter_data, chapter_network, xor_data
+from minibp.nn import SquaredError
+from minibp.optim import SGD
 
 # What the chapter prints (in its figures and text), exactly as printed, to show beside
 # minibp's values. A quantity missing here is one the chapter shows no figure for.
@@ -43,8 +45,8 @@ def chapter_walkthrough() -> dict[str, float]:
     """Run the worked example step by step through minibp and return every named value."""
     model, (X, Y) = chapter_network(), chapter_data()
     hidden, output = model[0], model[1]
-    terms = minibp.SquaredError(reduction="none")
-    loss = minibp.SquaredError()
+    terms = SquaredError(reduction="none")
+    loss = SquaredError()
 
     v = {}
     model.forward(X)
@@ -71,12 +73,12 @@ def chapter_walkthrough() -> dict[str, float]:
     v["dnet_h1/dw1"] = hidden.X[0, 0]               # = i1
     v["dE/dw1"] = hidden.dW[0, 0]
 
-    minibp.SGD(lr=0.5).step(model.parameters())
+    SGD(lr=0.5).step(model.parameters())
     for k, (layer, row, col) in enumerate(_WEIGHT_PLACES, start=1):
         v[f"w{k}+"] = model[layer].W[row, col]
     v["E_total after 1 step"] = loss.forward(model.forward(X), Y)
 
-    model.fit(X, Y, loss=loss, optimizer=minibp.SGD(lr=0.5), epochs=9_999, batch_size=1,
+    model.fit(X, Y, loss=loss, optimizer=SGD(lr=0.5), epochs=9_999, batch_size=1,
               shuffle=False)
     out = model.forward(X)
     v["E_total after 10,000 steps"] = loss.forward(out, Y)
@@ -117,8 +119,8 @@ def xor_predictions(seed: int = XOR_SEED) -> tuple[np.ndarray, float]:
     """Train the chapter's XOR network (2-5-1 sigmoid, weights and biases from [0, 1),
     lr 0.5, 10,000 single-sample steps as 2,500 shuffled epochs); return (predictions, loss)."""
     X, Y = xor_data()
-    model = minibp.mlp([2, 5, 1], "sigmoid", "sigmoid", init="uniform01", seed=seed)
-    history = model.fit(X, Y, loss=minibp.SquaredError(), optimizer=minibp.SGD(lr=0.5),
+    model = mlp([2, 5, 1], "sigmoid", "sigmoid", init="uniform01", seed=seed)
+    history = model.fit(X, Y, loss=SquaredError(), optimizer=SGD(lr=0.5),
                         epochs=2_500, batch_size=1, shuffle=True, seed=seed)
     return model.predict(X), history.history["loss"][-1]
 
@@ -136,5 +138,5 @@ def main() -> int:
     X, Y = xor_data()
     for x, y, p in zip(X, Y, pred):
         print(f"  {x[0]:.0f} xor {x[1]:.0f} = {y[0]:.0f}   minibp predicts {p[0]:.4f}")
-    print(f"  mean squared error over the last epoch: {loss:.3g}")
+    print(f"  squared error 1/2 * (target - out)^2, averaged over the last epoch: {loss:.3g}")
     return 0

@@ -1,6 +1,19 @@
-"""minibp's exception classes."""
+"""minibp's exceptions, and the one validation step every public entry point goes through.
+
+Every message has one form, so a user learns to read it once:
+
+    Who: name must be <what was expected>, got <what came>[; what to do].
+
+"Who" is the call or object that refused (``fit``, ``Dense(3 -> 2) at model[0]``, ``SGD``).
+TypeError for a wrong kind of value, ValueError for a wrong value or shape. This module
+imports nothing from the rest of minibp, so every part of it may use these checks.
+"""
+
+from __future__ import annotations
 
 import math
+
+import numpy as np
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -19,3 +32,109 @@ class TrainingDivergedError(FloatingPointError):
         self.step = step
         self.loss = loss
         self.lr = lr
+
+
+# -- scalars and choices ----------------------------------------------------------------------
+def shown(value) -> str:
+    """How a received value is quoted: its repr (cut short), then its type unless a string."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return text if isinstance(value, str) or value is None else f"{text} ({type(value).__name__})"
+
+
+def expect_int(value, name: str, who: str, *, least: int | None = None) -> int:
+    """value as a Python int (bools refused), at least ``least`` when given."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{who}: {name} must be an int, got {shown(value)}")
+    if least is not None and value < least:
+        raise ValueError(f"{who}: {name} must be at least {least}, got {value}")
+    return int(value)
+
+
+def expect_number(value, name: str, who: str, *, least: float | None = None,
+                  above: float | None = None, below: float | None = None) -> float:
+    """value as a finite float: >= least, > above and < below, each when given."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{who}: {name} must be a number, got {shown(value)}")
+    value = float(value)
+    bounds = [f">= {least:g}" if least is not None else "",
+              f"> {above:g}" if above is not None else "",
+              f"< {below:g}" if below is not None else ""]
+    wanted = " and ".join(b for b in bounds if b)
+    ok = (math.isfinite(value) and (least is None or value >= least)
+          and (above is None or value > above) and (below is None or value < below))
+    if not ok:
+        raise ValueError(f"{who}: {name} must be a finite number{' ' + wanted if wanted else ''}, "
+                         f"got {value}")
+    return value
+
+
+def expect_choice(value, name: str, who: str, choices) -> str:
+    """value if it is one of ``choices`` (strings); the message lists them all."""
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{who}: {name} must be one of {listed}, got {shown(value)}")
+    return value
+
+
+def expect_float_dtype(dtype, who: str) -> np.dtype:
+    """float32 or float64 as a numpy dtype."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in (np.float32, np.float64):
+        got = shown(dtype) if resolved is None else str(resolved)
+        raise TypeError(f"{who}: dtype must be float32 or float64, got {got}")
+    return resolved
+
+
+def expect_shape(array, shape: tuple, name: str, who: str, hint: str = "") -> None:
+    """Refuse an array whose shape differs from ``shape``, whose entries are sizes or names
+    of free sizes (``("batch", 3)`` is any number of rows of 3)."""
+    got = np.shape(array)
+    fits = len(got) == len(shape) and all(isinstance(w, str) or w == g
+                                          for w, g in zip(shape, got))
+    if not fits:
+        wanted = "(" + ", ".join(map(str, shape)) + (",)" if len(shape) == 1 else ")")
+        raise ValueError(f"{who}: {name} must have shape {wanted}, got {got}{hint}")
+
+
+# -- data ---------------------------------------------------------------------------------------
+def one_sample_hint(X) -> str:
+    return " (for one sample use X.reshape(1, -1))" if np.ndim(X) == 1 else ""
+
+
+def check_training_data(X, Y, who: str = "fit") -> tuple[np.ndarray, np.ndarray]:
+    """X as a 2-D array with at least one row, and Y with as many rows, both finite."""
+    X = np.asarray(X)
+    Y = np.asarray(Y)
+    if X.ndim != 2:
+        raise ValueError(f"{who}: X must have shape (samples, features), got {X.shape}"
+                         f"{one_sample_hint(X)}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{who}: X must have at least one sample, got shape {X.shape}")
+    if Y.ndim == 0 or Y.shape[0] != X.shape[0]:
+        raise ValueError(f"{who}: Y must have one row per sample of X ({X.shape[0]}), "
+                         f"got shape {Y.shape}")
+    for name, values in (("X", X), ("Y", Y)):
+        check_finite(values, name, who)
+    return X, Y
+
+
+def check_finite(values: np.ndarray, name: str, who: str) -> None:
+    """Refuse NaN and infinity in data: training on them only looks like divergence."""
+    if values.dtype.kind not in "fc":
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(values)):
+            return  # one pass, no temporaries; only a NaN, an infinity or an overflow fails
+    bad = ~np.isfinite(values)
+    if bad.any():  # else the sum only overflowed: the data is fine
+        row = int(np.argwhere(bad)[0][0])
+        nan, inf = int(np.isnan(values).sum()), int(np.isinf(values).sum())
+        what = " and ".join(f"{count} {kind} values" for count, kind in
+                            ((nan, "NaN"), (inf, "infinite")) if count)
+        raise ValueError(f"{who}: {name} must be finite, got {what} (first at row {row}); "
+                         "clean or impute them before training.")

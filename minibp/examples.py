@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from minibp.dense import Dense
 from minibp.model import Sequential
+from minibp.nn import Dense
 
 
 def chapter_network() -> Sequential:

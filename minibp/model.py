@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from minibp.engines import choose_engine
-from minibp.layers import Parameter
-from minibp.training import History, check_mean_loss, check_schedule, check_training_data
+from minibp import engines
+from minibp.errors import check_training_data, expect_choice, expect_int
+from minibp.history import History
+from minibp.nn.layer import Parameter
 
 
 class Sequential:
@@ -50,18 +51,19 @@ class Sequential:
         ]
 
     # -- training -----------------------------------------------------------------------
-    # Each entry point takes engine="auto" | "numpy" | "numba" | "blas" (see minibp.engines).
+    # Each entry point takes engine="auto" | "numpy" | "numba" | "blas" and makes one call
+    # down, engines.resolve, which picks the engine and checks X against the first layer.
 
     def predict(self, X, *, engine: str = "auto") -> np.ndarray:
         """The model's output for X (batch, in) -> (batch, out)."""
-        X = np.asarray(X)
-        return self._engine_for(engine, X).predict(self, X)
+        chosen, X = engines.resolve(engine, self, X, who="predict")
+        return chosen.predict(self.layers, X)
 
     def train_step(self, X, Y, loss, optimizer, *, engine: str = "auto") -> float:
         """One forward, backward and update on one batch; returns the loss before the update."""
         X, Y = check_training_data(X, Y, "train_step")
-        chosen = self._engine_for(engine, X, loss, optimizer)
-        return chosen.train_step(self, X, Y, loss, optimizer)
+        chosen, X = engines.resolve(engine, self, X, loss, optimizer, who="train_step")
+        return chosen.train_step(self.layers, X, Y, loss, optimizer)
 
     def gradients(self, X, Y, loss, *, engine: str = "auto") -> dict[str, np.ndarray]:
         """One batch's loss gradients, without updating: ``{"model[0].W": dW, ...}`` (copies).
@@ -69,7 +71,9 @@ class Sequential:
         Frozen parameters are included: they get gradients, they just do not move.
         """
         X, Y = check_training_data(X, Y, "gradients")
-        return self._engine_for(engine, X, loss).gradients(self, X, Y, loss)
+        chosen, X = engines.resolve(engine, self, X, loss, who="gradients")
+        chosen.gradients(self.layers, X, Y, loss)
+        return {p.name: p.grad.copy() for p in self.parameters()}
 
     def fit(self, X, Y, *, loss, optimizer, epochs: int = 1, batch_size: int = 32,
             shuffle: bool = True, seed=None, verbose: int = 0, engine: str = "auto") -> History:
@@ -85,19 +89,14 @@ class Sequential:
         the weights of the last finite step.
         """
         X, Y = check_training_data(X, Y)
-        check_schedule(epochs, batch_size)
-        check_mean_loss(loss)
-        chosen = self._engine_for(engine, X, loss, optimizer, rows=min(batch_size, len(X)))
-        return chosen.fit(self, X, Y, loss=loss, optimizer=optimizer, epochs=epochs,
+        expect_int(epochs, "epochs", "fit", least=0)
+        expect_int(batch_size, "batch_size", "fit", least=1)
+        expect_choice(getattr(loss, "reduction", "mean"), "the loss's reduction", "fit",
+                      ("mean",))  # fit weights batch losses by their size: means only
+        chosen, X = engines.resolve(engine, self, X, loss, optimizer,
+                                    rows=min(batch_size, len(X)), who="fit")
+        return chosen.fit(self.layers, X, Y, loss=loss, optimizer=optimizer, epochs=epochs,
                           batch_size=batch_size, shuffle=shuffle, seed=seed, verbose=verbose)
-
-    def _engine_for(self, engine: str, X, loss=None, optimizer=None, rows=None):
-        """The engine module to run; checks X here when the layers' own checks are skipped."""
-        rows = (len(X) if np.ndim(X) == 2 else 1) if rows is None else rows
-        name = choose_engine(engine, self, loss, optimizer, rows=rows)
-        if name != "numpy":
-            self.layers[0]._check_input(X)  # compiled paths never call layer.forward
-        return _engine(name)
 
     def astype(self, dtype) -> Sequential:
         """A copy of the model with every layer's parameters in ``dtype`` (float32 or
@@ -189,16 +188,3 @@ def _output_shape_text(layers, i: int) -> str:
             return f"(batch, {width})"
     return "(batch, ?)"
 
-
-def _engine(name: str):
-    if name == "numba":
-        from minibp.engines import numba_engine
-
-        return numba_engine
-    if name == "blas":
-        from minibp.engines import blas_engine
-
-        return blas_engine
-    from minibp.engines import numpy_engine
-
-    return numpy_engine

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from minibp.layers import Parameter
+from minibp.errors import expect_number
+from minibp.nn.layer import Parameter
 
 
 class SGD:
@@ -16,10 +17,8 @@ class SGD:
     """
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0):
-        self.lr = _non_negative_float(lr, "lr")
-        self.momentum = _non_negative_float(momentum, "momentum")
-        if self.momentum >= 1.0:
-            raise ValueError(f"SGD: momentum must be below 1, got {momentum}")
+        self.lr = expect_number(lr, "lr", "SGD", least=0.0)
+        self.momentum = expect_number(momentum, "momentum", "SGD", least=0.0, below=1.0)
         # id(value) -> (value, velocity); holding value keeps its id from being reused.
         self._velocity: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -47,11 +46,3 @@ class SGD:
         extra = f", momentum={self.momentum}" if self.momentum else ""
         return f"SGD(lr={self.lr}{extra})"
 
-
-def _non_negative_float(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"SGD: {name} must be a number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"SGD: {name} must be a finite number >= 0, got {value}")
-    return value

@@ -79,5 +79,6 @@ def test_layers_are_positioned_in_the_model():
 
 @pytest.mark.parametrize("sizes", [[], [3]], ids=["empty", "one-width"])
 def test_fewer_than_two_sizes_is_value_error(sizes):
-    with pytest.raises(ValueError, match=r"mlp: sizes needs at least an input and an output"):
+    with pytest.raises(ValueError, match=r"mlp: sizes must hold at least an input and an output"
+                                   r" width, got"):
         mlp(sizes)

@@ -76,7 +76,7 @@ def test_a_wrong_gradient_exits_1_naming_the_tensor(capsys, monkeypatch):
         return minibp.Sequential(minibp.Dense(sizes[0], sizes[1], activation, seed=0),
                                  SignFlip(sizes[1], sizes[2], output, seed=1))
 
-    monkeypatch.setattr(minibp, "mlp", broken_mlp)
+    monkeypatch.setattr("minibp.builders.mlp", broken_mlp)
     status, out, err = run(capsys)
     assert (status, err) == (1, "")
     assert "gradcheck FAILED" in out and "FAILED model[1].W at [" in out
@@ -86,7 +86,7 @@ def test_a_wrong_gradient_exits_1_naming_the_tensor(capsys, monkeypatch):
 @pytest.mark.parametrize("args", [
     ["--layers", "4"], ["--layers", "4,x,3"], ["--layers", "4,0,3"], ["--batch", "0"],
     ["--mode", "exact"], ["--loss", "hinge"], ["--eps", "-1e-6"], ["--atol", "nan"],
-    ["--activation", "swish"], ["model.npz", "--layers", "4,8,3"], ["--k", "1.5"],
+    ["--activation", "swish"], ["--k", "1.5"],
 ])
 def test_bad_arguments_exit_2_with_the_usage_and_one_error_line(capsys, args):
     with pytest.raises(SystemExit) as exited:
@@ -99,18 +99,20 @@ def test_bad_arguments_exit_2_with_the_usage_and_one_error_line(capsys, args):
     assert errors[0].startswith("minibp gradcheck: error: ")
 
 
-def test_loading_a_model_is_not_available_yet_and_exits_3(capsys):
-    status, out, err = run(capsys, "model.npz")
-    assert (status, out) == (3, "")
-    assert err == ("minibp gradcheck: error: loading models is not available yet (model.npz); "
-                   "build one with --layers instead\n")
+def test_a_model_file_is_not_an_argument_until_models_can_be_saved(capsys):
+    """The MODEL.npz argument that always failed is gone; the save/load issue brings it back."""
+    with pytest.raises(SystemExit) as exited:
+        main(["gradcheck", "model.npz"])
+    _, err = capsys.readouterr()
+    assert exited.value.code == 2
+    assert err.splitlines()[-1] == "minibp: error: unrecognized arguments: model.npz"
 
 
 def test_any_other_error_exits_3_in_one_line(capsys, monkeypatch):
     def failing_mlp(*args, **kwargs):
         raise RuntimeError("the builder broke")
 
-    monkeypatch.setattr(minibp, "mlp", failing_mlp)
+    monkeypatch.setattr("minibp.builders.mlp", failing_mlp)
     status, _, err = run(capsys)
     assert (status, err) == (3, "minibp gradcheck: error: the builder broke\n")
 

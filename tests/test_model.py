@@ -1,4 +1,4 @@
-"""minibp.model (Sequential) and minibp.training (fit's contract, History).
+"""minibp.model: Sequential and the contract of its entry points (fit, train_step, ...).
 
 References: a plain per-neuron loop forward and loss (values), central differences of that
 loop in float64 (gradients, the size of train_step's update), a manual loop of train_step
@@ -20,7 +20,6 @@ from minibp import (
     MSE,
     SGD,
     Dense,
-    History,
     ReLU,
     Sequential,
     Sigmoid,
@@ -343,18 +342,24 @@ def test_momentum_carries_over_between_fit_calls_and_engines(first, second):
 
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), [
-    pytest.param({"epochs": 1.5}, TypeError, "epochs must be an int, got float", id="epochs-float"),
-    pytest.param({"epochs": True}, TypeError, "epochs must be an int, got bool", id="epochs-bool"),
+    pytest.param({"epochs": 1.5}, TypeError,
+                 r"fit: epochs must be an int, got 1.5 \(float\)", id="epochs-float"),
+    pytest.param({"epochs": True}, TypeError,
+                 r"fit: epochs must be an int, got True \(bool\)", id="epochs-bool"),
     pytest.param({"epochs": -1}, ValueError, "epochs must be at least 0, got -1",
                  id="epochs-negative"),
     pytest.param({"batch_size": 0}, ValueError, "batch_size must be at least 1, got 0",
                  id="batch-zero"),
-    pytest.param({"batch_size": "4"}, TypeError, "batch_size must be an int, got str",
+    pytest.param({"batch_size": "4"}, TypeError, "fit: batch_size must be an int, got '4'",
                  id="batch-str"),
     pytest.param({"loss": MSE(reduction="sum")}, ValueError,
-                 "the loss must use reduction='mean', got 'sum'", id="loss-sum"),
-    pytest.param({"loss": MSE(reduction="none")}, ValueError, "reduction='mean'", id="loss-none"),
-    pytest.param({"engine": "bogus"}, ValueError, "unknown engine 'bogus'", id="engine-bogus"),
+                 "fit: the loss's reduction must be one of 'mean', got 'sum'", id="loss-sum"),
+    pytest.param({"loss": MSE(reduction="none")}, ValueError,
+                 "reduction must be one of 'mean', got 'none'",
+                 id="loss-none"),
+    pytest.param({"engine": "bogus"}, ValueError,
+                 "fit: engine must be one of 'auto', 'numpy', 'numba', 'blas', got 'bogus'",
+                 id="engine-bogus"),
 ])
 def test_fit_bad_arguments(kwargs, error, match):
     arguments = {"loss": SquaredError(), "optimizer": SGD(lr=0.1), **kwargs}
@@ -364,11 +369,14 @@ def test_fit_bad_arguments(kwargs, error, match):
 
 @pytest.mark.parametrize(("X", "Y", "match"), [
     pytest.param(np.zeros(3), np.zeros((1, 3)),
-                 r"expected X of shape \(samples, features\), got \(3,\) \(for one sample use "
+                 r"X must have shape \(samples, features\), got \(3,\) \(for one sample use "
                  r"X.reshape\(1, -1\)\)", id="X-1d"),
-    pytest.param(np.zeros((4, 3)), np.zeros((5, 3)), r"X has 4 samples but Y has shape \(5, 3\)",
+    pytest.param(np.zeros((4, 3)), np.zeros((5, 3)),
+                 r"Y must have one row per sample of X \(4\), got shape \(5, 3\)",
                  id="row-mismatch"),
-    pytest.param(np.zeros((0, 3)), np.zeros((0, 3)), "X has no samples", id="X-empty"),
+    pytest.param(np.zeros((0, 3)), np.zeros((0, 3)),
+                 r"X must have at least one sample, got shape \(0, 3\)",
+                 id="X-empty"),
 ])
 @pytest.mark.parametrize("entry", ["fit", "train_step"])
 def test_bad_training_data(entry, X, Y, match):
@@ -475,17 +483,6 @@ def test_nan_in_X_is_reported_as_bad_data_not_divergence(engine):
     X[7, 1] = X[8, 0] = X[9, 2] = np.nan
     with np.errstate(invalid="ignore"), pytest.raises(ValueError, match=r"3 NaN.*row 7"):
         make_model().fit(X, Y, loss=SquaredError(), optimizer=SGD(lr=0.1), engine=engine)
-
-
-# -- History -------------------------------------------------------------------------------------
-def test_history_records_and_extends_in_order():
-    history = History()
-    history.record(0, loss=0.5)
-    history.extend(range(1, 3), loss=np.array([0.25, 0.125]))
-    assert history.epoch == [0, 1, 2]
-    assert history.history == {"loss": [0.5, 0.25, 0.125]}
-    assert repr(history) == "History(epochs=3, last={'loss': 0.125})"
-
 
 
 def test_huge_but_finite_data_is_accepted():

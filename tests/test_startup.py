@@ -18,12 +18,12 @@ PACKAGE_DIR = Path(minibp.__file__).parent
 
 TRAIN_AND_REPORT = """
 import minibp
-from minibp import kernels
+from minibp.engines.kernels import loop
 model = minibp.examples.chapter_network()
 X, Y = minibp.examples.chapter_data()
 model.fit(X, Y, loss=minibp.SquaredError(), optimizer=minibp.SGD(0.5), epochs=3,
           batch_size=1, shuffle=False, engine="numba")
-stats = kernels.train_epochs.stats
+stats = loop.train_epochs.stats
 print(len(stats.cache_hits), len(stats.cache_misses))
 """
 
@@ -39,7 +39,7 @@ def test_import_minibp_does_not_import_numba():
     code = ("import sys, minibp; m = minibp.mlp([2, 2]); "
             "m.fit([[0.0, 1.0]], [[1.0, 0.0]], loss=minibp.MSE(), optimizer=minibp.SGD(), "
             "engine='numpy'); m.predict([[1.0, 1.0]], engine='numpy'); "
-            "print('numba' in sys.modules, 'minibp.kernels' in sys.modules)")
+            "print('numba' in sys.modules, 'minibp.engines.kernels.loop' in sys.modules)")
     assert run_python(code) == "False False"
 
 

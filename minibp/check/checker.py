@@ -3,7 +3,7 @@
     numeric = (s(x + eps) - s(x - eps)) / (2 * eps)     for one coordinate x of one tensor
     a check passes when |analytic - numeric| <= atol + rtol * |numeric|
 
-s is the scalar of minibp.gradient_check_target (a loss, or the output against a random
+s is the scalar of minibp.check.scalar (a loss, or the output against a random
 upstream gradient). Why these defaults: the central difference is off by about
 eps**2 / 6 * |s'''| (truncation) plus about macheps * |s| / eps (cancellation; macheps is
 2.2e-16 in float64), least near eps = 1e-5 for s of order one, where both are ~1e-11. So
@@ -17,16 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minibp.gradient_check_report import EpsSweep, GradcheckError, GradcheckReport, TensorCheck
-from minibp.gradient_check_target import (
-    CheckedScalar,
-    Names,
-    Tensor,
-    describe,
-    float64_copy,
-    precision,
-    prepare,
-)
+from minibp.check.differences import central_difference, directional_difference
+from minibp.check.report import EpsSweep, GradcheckError, GradcheckReport, TensorCheck
+from minibp.check.scalar import CheckedScalar, prepare
+from minibp.check.target import Names, Tensor, describe, float64_copy, precision
+from minibp.errors import expect_choice, expect_int, expect_number
 from minibp.model import Sequential
 
 EPS = 1e-5
@@ -68,7 +63,7 @@ def gradcheck(target, X, Y=None, *, loss=None, mode: str = "full", eps: float = 
         The step, and the tolerance |analytic - numeric| <= atol + rtol * |numeric|.
     seed : int
         Seeds the decoy batch, G, and the coordinates and directions drawn.
-    engine : None, "numpy", "numba" or "auto"
+    engine : None, "auto", "numpy", "numba" or "blas"
         None checks the layers' own backward; a name checks ``model.gradients(..., engine=)``.
     raise_on_fail : bool
         Raise GradcheckError (an AssertionError) naming the tensor, index and values.
@@ -101,19 +96,13 @@ def gradcheck_sweep(target, X, Y=None, *, loss=None, eps=SWEEP_EPS, mode: str = 
 
 
 def _settings(mode, eps, atol, rtol, k) -> Settings:
-    if mode not in MODES:
-        raise ValueError(f"gradcheck: unknown mode {mode!r}; expected one of {MODES}")
-    for name, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-            raise TypeError(f"gradcheck: {name} must be a number, got {type(value).__name__}")
-        if not np.isfinite(value) or value < 0 or (name == "eps" and value == 0):
-            raise ValueError(f"gradcheck: {name} must be finite and "
-                             f"{'> 0' if name == 'eps' else '>= 0'}, got {value}")
+    expect_choice(mode, "mode", "gradcheck", MODES)
+    eps = expect_number(eps, "eps", "gradcheck", above=0.0)
+    atol = expect_number(atol, "atol", "gradcheck", least=0.0)
+    rtol = expect_number(rtol, "rtol", "gradcheck", least=0.0)
     if k is None:
         k = FAST_K if mode == "fast" else SAMPLE_K
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"gradcheck: k must be a positive int, got {k!r}")
-    return Settings(mode, float(eps), float(atol), float(rtol), int(k))
+    return Settings(mode, eps, atol, rtol, expect_int(k, "k", "gradcheck", least=1))
 
 
 def _run(target, X, Y, loss, settings: Settings, seed, engine,
@@ -213,41 +202,3 @@ def _culprits(target, X, Y, loss, settings: Settings, seed, engine) -> list[str]
     if loss is not None:
         failed += _run(loss, A, Y, None, settings, seed, None, Names(input="loss.pred")).failed
     return failed
-
-
-def central_difference(scalar: CheckedScalar, array: np.ndarray, index: tuple,
-                       eps: float) -> tuple[float, str | None]:
-    """(s(x + eps) - s(x - eps)) / step at array[index], and the kink crossed (None if none).
-
-    The coordinate is set in place and its saved value put back exactly, even on error. step
-    is (x + eps) - (x - eps) as float64 stores it, a hair from 2 * eps when |x| is large.
-    """
-    old = array[index]
-    try:
-        array[index] = old + eps
-        plus, plus_sides = scalar(), scalar.kink_sides()
-        array[index] = old - eps
-        minus, minus_sides = scalar(), scalar.kink_sides()
-    finally:
-        array[index] = old
-    step = (old + eps) - (old - eps)
-    return float((plus - minus) / step), scalar.crossed_kink(plus_sides, minus_sides)
-
-
-def directional_difference(scalar: CheckedScalar, array: np.ndarray, direction, eps: float,
-                           where=Ellipsis) -> tuple[float, np.ndarray, str | None]:
-    """(s(x + eps d) - s(x - eps d)) / (2 eps) for x = array[where] and d = direction, with
-    the direction as actually stepped (to project the analytic gradient on) and the kink
-    crossed. array[where] is set in place and restored exactly, even on error."""
-    saved = array[where].copy()
-    try:
-        array[where] = saved + eps * direction
-        stepped = array[where].copy()
-        plus, plus_sides = scalar(), scalar.kink_sides()
-        array[where] = saved - eps * direction
-        stepped -= array[where]
-        minus, minus_sides = scalar(), scalar.kink_sides()
-    finally:
-        array[where] = saved
-    crossed = scalar.crossed_kink(plus_sides, minus_sides)
-    return float((plus - minus) / (2 * eps)), stepped / (2 * eps), crossed

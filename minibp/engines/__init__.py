@@ -1,23 +1,28 @@
-"""Training engines and how one is chosen.
+"""How a fit runs: one entry, :func:`resolve`, picks the engine and checks the input.
 
 - "numpy": the reference, plain NumPy through the layer objects; never imports numba.
 - "numba": the whole run (every epoch and step) in one compiled call, for Sequentials of
-  Dense layers with SquaredError, MSE or SoftmaxCrossEntropy and SGD. Best for small steps.
+  Dense layers whose activation, loss and optimizer have compiled codes
+  (minibp.engines.capabilities). Best for small steps.
 - "blas": the same models, with the matrix products in NumPy's BLAS and everything else in
   fused compiled kernels. Best once the products dominate a step.
 - "auto": numba for small steps, blas for large ones, numpy for what neither can run.
+
+Every engine module offers the same four functions over a list of layers: ``fit``,
+``train_step``, ``gradients`` (writes each parameter's grad) and ``predict``.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 
-from minibp.dense import Dense
-from minibp.losses import MSE, SoftmaxCrossEntropy, SquaredError
-from minibp.optim import SGD
+import numpy as np
+
+from minibp.engines.capabilities import why_not_compiled
+from minibp.errors import expect_choice
 
 ENGINES = ("auto", "numpy", "numba", "blas")
-COMPILED_LOSSES = (SquaredError, MSE, SoftmaxCrossEntropy)
+_MODULES = {name: f"minibp.engines.{name}_engine" for name in ENGINES[1:]}
 
 # "auto" leaves a step to the whole-run compiled loop up to this many multiply-adds (batch
 # rows x sum of in*out over layers); above it the BLAS engine wins. Measured by
@@ -25,16 +30,34 @@ COMPILED_LOSSES = (SquaredError, MSE, SoftmaxCrossEntropy)
 AUTO_NUMBA_MAX_MACS = 10_000
 
 
-def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1) -> str:
+def resolve(engine: str, model, X, loss=None, optimizer=None, *, rows: int | None = None,
+            who: str = "Sequential"):
+    """(the engine module to run, X checked against model[0]) for this call.
+
+    ``rows`` is the batch size a step will see (default: every row of X); "auto" decides
+    by it. X gets the first layer's input check on every engine, since the compiled ones
+    never call layer.forward.
+    """
+    X = np.asarray(X)
+    if rows is None:
+        rows = len(X) if X.ndim == 2 else 1
+    name = choose_engine(engine, model, loss, optimizer, rows=rows, who=who)
+    check_input = getattr(model.layers[0], "check_input", None)
+    if check_input is not None:
+        X = check_input(X)
+    return importlib.import_module(_MODULES[name]), X
+
+
+def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1,
+                  who: str = "Sequential") -> str:
     """Resolve "auto" to an engine that can run this; refuse a compiled one that cannot."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+    expect_choice(engine, "engine", who, ENGINES)
     if engine == "numpy":
         return "numpy"
     reason = why_not_compiled(model, loss, optimizer)
     if engine in ("numba", "blas"):
         if reason:
-            raise ValueError(f"engine={engine!r} cannot run this: {reason}. "
+            raise ValueError(f"{who}: engine={engine!r} cannot run this: {reason}. "
                              "Use engine='numpy' (or 'auto', which falls back by itself).")
         return engine
     if reason:
@@ -42,26 +65,11 @@ def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1) 
     return "numba" if macs_per_step(model, rows) <= AUTO_NUMBA_MAX_MACS else "blas"
 
 
-def why_not_compiled(model, loss=None, optimizer=None) -> str | None:
-    """Why the compiled engine cannot run this model, loss and optimizer; None if it can."""
-    if importlib.util.find_spec("numba") is None:
-        return "numba is not installed"
-    for i, layer in enumerate(model.layers):
-        if type(layer) is not Dense:
-            return (f"model[{i}] is a {type(layer).__name__}, and the compiled engine runs "
-                    "Dense layers only (fuse an activation as Dense(..., activation=...))")
-    if len({layer.W.dtype for layer in model.layers}) > 1:
-        return "the layers mix dtypes; convert the model to one dtype"
-    if loss is not None and type(loss) not in COMPILED_LOSSES:
-        return f"it has no compiled version of the loss {type(loss).__name__}"
-    if loss is not None and loss.reduction != "mean":
-        return f"it trains on reduction='mean' only, got {loss.reduction!r}"
-    if optimizer is not None and type(optimizer) is not SGD:
-        return f"it has no compiled version of the optimizer {type(optimizer).__name__}"
-    return None
-
-
 def macs_per_step(model, rows: int) -> int:
     """Multiply-adds of one forward pass over `rows` rows (backward is about twice this)."""
     return rows * sum(getattr(layer, "in_features", 0) * getattr(layer, "out_features", 0)
                       for layer in model.layers)
+
+
+__all__ = ["ENGINES", "AUTO_NUMBA_MAX_MACS", "resolve", "choose_engine", "why_not_compiled",
+           "macs_per_step"]

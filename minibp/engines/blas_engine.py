@@ -3,46 +3,42 @@
 For batches large enough that the matrix products dominate. Each step runs, per layer,
 X @ W.T (forward), dZ.T @ X and dZ @ W (backward) through ``np.matmul(..., out=)`` into
 buffers allocated once per call, and hands bias, activations, loss, derivatives and
-updates to minibp.kernels_fused. Parameters are the layers' own arrays, updated in place.
+updates to minibp.engines.kernels.fused. Parameters are the layers' own arrays, updated in
+place.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 import numpy as np
 
-from minibp import kernels_fused as fused  # numba: imported only when the engine runs
-from minibp.engines.common import (
-    LOSS_CODES,
-    ChunkPlanner,
-    record_epochs,
-    train_step_through_fit,
-    training_arrays,
-)
-from minibp.engines.flat import ACTIVATION_CODES
+from minibp.engines.capabilities import ACTIVATION_CODES, activation_code, loss_code
+from minibp.engines.epochs import ChunkPlanner, record_epochs
+from minibp.engines.flat import training_arrays
+from minibp.engines.kernels import fused  # numba: imported only when the engine runs
 from minibp.errors import TrainingDivergedError
-from minibp.training import History
+from minibp.history import History
+from minibp.nn import Sigmoid
 
 PREDICT_ROWS = 1024
-SIGMOID = ACTIVATION_CODES["sigmoid"]
+SIGMOID = ACTIVATION_CODES[Sigmoid]
 
 
 class Buffers:
     """Every array one step needs, for batches of up to ``rows`` rows; plus transposed views
     made once, so a full batch creates no array at all."""
 
-    def __init__(self, model, rows: int):
-        self.layers = model.layers
+    def __init__(self, layers, rows: int):
+        self.layers = layers
         dtype = self.layers[0].W.dtype
         self.rows = rows
         self.x = np.empty((rows, self.layers[0].in_features), dtype)
         self.t = np.empty((rows, self.layers[-1].out_features), dtype)
         self.A = [np.empty((rows, layer.out_features), dtype) for layer in self.layers]
         self.dZ = [np.empty((rows, layer.out_features), dtype) for layer in self.layers]
-        self.acts = [ACTIVATION_CODES[layer.activation] for layer in self.layers]
+        self.acts = [activation_code(layer) for layer in self.layers]
         self.WT = [layer.W.T for layer in self.layers]
         widths = [self.x.shape[1]] + [a.shape[1] for a in self.A]
         self.sq = np.empty(max(widths))  # float64 column sums, see kernels_fused
@@ -73,7 +69,7 @@ def forward(buffers, x, A) -> list[float]:
     inp = x
     for i, (layer, WT, act, out) in enumerate(zip(buffers.layers, buffers.WT, buffers.acts, A)):
         np.matmul(inp, WT, out=out)
-        if act == SIGMOID:  # exp in NumPy's SIMD loop: see kernels_fused.bias_and_exp_argument
+        if act == SIGMOID:  # exp in NumPy's SIMD loop: see fused.bias_and_exp_argument
             E = buffers.exp_scratch(i, len(out))
             fused.bias_and_exp_argument(out, layer.b, E)
             np.exp(E, out=E)
@@ -84,7 +80,7 @@ def forward(buffers, x, A) -> list[float]:
     return squares
 
 
-def loss_and_gradients(buffers, x, x2, t, A, dZ, loss_code: int) -> tuple[float, float]:
+def loss_and_gradients(buffers, x, x2, t, A, dZ, loss_id: int) -> tuple[float, float]:
     """Forward, loss and backward of one batch into the layers' dW and db; x2 is the sum of
     squares of x.
 
@@ -94,7 +90,7 @@ def loss_and_gradients(buffers, x, x2, t, A, dZ, loss_code: int) -> tuple[float,
     gradient itself summed, so a healthy step reads no gradient twice."""
     layers = buffers.layers
     a2 = forward(buffers, x, A)
-    value, dz2 = fused.loss_backward(A[-1], t, loss_code, buffers.acts[-1], dZ[-1],
+    value, dz2 = fused.loss_backward(A[-1], t, loss_id, buffers.acts[-1], dZ[-1],
                                      layers[-1].db, buffers.sq)
     bound = 0.0
     for i in range(len(layers) - 1, -1, -1):
@@ -128,16 +124,16 @@ def update(views, optimizer) -> None:
             fused.sgd_update(value, grad, optimizer.lr)
 
 
-def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
+def fit(layers, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
         verbose) -> History:
     """Minibatch SGD with BLAS products; the same contract as Sequential.fit."""
     n = len(X)
-    buffers = Buffers(model, rows=min(batch_size, n))
-    X, T = training_arrays(model, X, Y, loss)
+    buffers = Buffers(layers, rows=min(batch_size, n))
+    X, T = training_arrays(layers, X, Y, loss)
     rng = np.random.default_rng(seed)
     order = np.arange(n)
-    run = _EpochRunner(buffers, X, T, batch_size, LOSS_CODES[type(loss).__name__], optimizer,
-                       model.parameters())
+    parameters = [p for layer in layers for p in layer.parameters()]
+    run = _EpochRunner(buffers, X, T, batch_size, loss_code(loss), optimizer, parameters)
     losses = np.zeros(epochs)
     history, chunks = History(), ChunkPlanner(verbose)
     done = 0
@@ -162,9 +158,9 @@ def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
 class _EpochRunner:
     """One epoch of steps in a given order; returns the epoch's mean loss."""
 
-    def __init__(self, buffers, X, T, batch_size, loss_code, optimizer, parameters):
+    def __init__(self, buffers, X, T, batch_size, loss_id, optimizer, parameters):
         self.buffers, self.X, self.T = buffers, X, T
-        self.batch_size, self.loss_code = batch_size, loss_code
+        self.batch_size, self.loss_id = batch_size, loss_id
         self.optimizer, self.views = optimizer, flat_views(parameters, optimizer)
         self.step = self.epoch = 0
 
@@ -176,7 +172,7 @@ class _EpochRunner:
             x, t, A, dZ = self.buffers.batch(min(self.batch_size, n - start))
             x2 = fused.gather_rows(self.X, order, start, x, self.buffers.sq)
             fused.gather_rows(self.T, order, start, t, self.buffers.sq)
-            value, norm2 = loss_and_gradients(self.buffers, x, x2, t, A, dZ, self.loss_code)
+            value, norm2 = loss_and_gradients(self.buffers, x, x2, t, A, dZ, self.loss_id)
             if not (np.isfinite(value) and np.isfinite(norm2)):
                 raise TrainingDivergedError(step=self.step, epoch=self.epoch, loss=value,
                                             lr=self.optimizer.lr)
@@ -185,26 +181,27 @@ class _EpochRunner:
         return total / n
 
 
-def train_step(model, X, Y, loss, optimizer) -> float:
-    """One forward, backward and update on the batch X, Y; returns its loss."""
-    return train_step_through_fit(sys.modules[__name__], model, X, Y, loss, optimizer)
+def train_step(layers, X, Y, loss, optimizer) -> float:
+    """One forward, backward and update on the batch X, Y; returns its loss (before the
+    update): a one-epoch, one-batch, unshuffled fit."""
+    history = fit(layers, X, Y, loss=loss, optimizer=optimizer, epochs=1, batch_size=len(X),
+                  shuffle=False, seed=None, verbose=0)
+    return history.history["loss"][0]
 
 
-def gradients(model, X, Y, loss) -> dict[str, np.ndarray]:
-    """One batch's gradients, computed by this engine, named like model.parameters()."""
-    buffers = Buffers(model, rows=len(X))
-    X, T = training_arrays(model, X, Y, loss)
+def gradients(layers, X, Y, loss) -> None:
+    """One batch's gradients, computed by this engine into the layers' dW and db."""
+    buffers = Buffers(layers, rows=len(X))
+    X, T = training_arrays(layers, X, Y, loss)
     x2 = fused.sum_of_squares(X.ravel())
-    loss_and_gradients(buffers, X, x2, T, buffers.A, buffers.dZ,
-                       LOSS_CODES[type(loss).__name__])
-    return {p.name: p.grad.copy() for p in model.parameters()}
+    loss_and_gradients(buffers, X, x2, T, buffers.A, buffers.dZ, loss_code(loss))
 
 
-def predict(model, X) -> np.ndarray:
-    """The model's output for X (n, in), PREDICT_ROWS rows at a time."""
-    X = np.ascontiguousarray(X, dtype=model.layers[0].W.dtype)
-    out = np.empty((len(X), model.layers[-1].out_features), X.dtype)
-    buffers = Buffers(model, rows=max(1, min(PREDICT_ROWS, len(X))))
+def predict(layers, X) -> np.ndarray:
+    """The layers' output for X (n, in), PREDICT_ROWS rows at a time."""
+    X = np.ascontiguousarray(X, dtype=layers[0].W.dtype)
+    out = np.empty((len(X), layers[-1].out_features), X.dtype)
+    buffers = Buffers(layers, rows=max(1, min(PREDICT_ROWS, len(X))))
     for start in range(0, len(X), buffers.rows):
         rows = min(buffers.rows, len(X) - start)
         x, _, A, _ = buffers.batch(rows)

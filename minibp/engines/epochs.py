@@ -1,27 +1,35 @@
-"""What the compiled engines share: loss codes, data preparation, epoch chunks, records."""
+"""Epochs, batches and progress: what every engine's fit loop shares."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from minibp.training import History, report_epoch
-
-# Codes of the compiled losses, as minibp.kernels and minibp.kernels_fused number them.
-LOSS_CODES = {"SquaredError": 0, "MSE": 1, "SoftmaxCrossEntropy": 2}
+from minibp.history import History
 
 
-def training_arrays(model, X, Y, loss) -> tuple[np.ndarray, np.ndarray]:
-    """X (n, in) and the targets as dense rows (n, out), C-contiguous, in the model dtype
-    (labels become one-hot rows), checked as the loss checks them."""
-    dtype = model.layers[0].W.dtype
-    X = np.ascontiguousarray(X, dtype=dtype)
-    T = loss.target_rows(Y, (len(X), model.layers[-1].out_features), dtype)
-    return X, np.ascontiguousarray(T)
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    return -(-n // batch_size)
+
+
+def epoch_batches(n: int, batch_size: int, order):
+    """Index arrays (or slices, when order is None) of each batch of one epoch."""
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        yield slice(start, stop) if order is None else order[start:stop]
+
+
+def report_epoch(verbose: int, epoch: int, epochs: int, loss: float) -> None:
+    """With verbose >= 1, print about twenty evenly spaced epoch lines (every one with >= 2)."""
+    if not verbose:
+        return
+    every = 1 if verbose >= 2 else max(1, epochs // 20)
+    if (epoch + 1) % every == 0 or epoch + 1 == epochs:
+        print(f"epoch {epoch + 1}/{epochs} - loss: {loss:.6g}")
 
 
 class ChunkPlanner:
-    """Epochs per call between progress updates: all at once when silent; with a display,
-    chunks grown so that each takes about a quarter of a second."""
+    """Epochs per compiled call between progress updates: all at once when silent; with a
+    display, chunks grown so that each takes about a quarter of a second."""
 
     SECONDS = 0.25
 
@@ -44,10 +52,3 @@ def record_epochs(history: History, losses: np.ndarray, start: int, stop: int, e
     if verbose:
         for epoch in range(start, stop):
             report_epoch(verbose, epoch, epochs, float(losses[epoch]))
-
-
-def train_step_through_fit(engine, model, X, Y, loss, optimizer) -> float:
-    """One update on the batch X, Y as a one-epoch, one-batch, unshuffled fit."""
-    history = engine.fit(model, X, Y, loss=loss, optimizer=optimizer, epochs=1,
-                         batch_size=len(X), shuffle=False, seed=None, verbose=0)
-    return history.history["loss"][0]

@@ -1,4 +1,4 @@
-"""A Sequential of Dense layers packed into flat buffers, the form the kernels work on.
+"""Dense layers packed into flat buffers, and data in the form the kernels read.
 
 Pure NumPy: building a FlatModel never imports numba.
 """
@@ -7,9 +7,20 @@ from __future__ import annotations
 
 import numpy as np
 
-# Column order of a layout row; minibp.kernels reads the same order.
+from minibp.engines.capabilities import activation_code
+
+# Column order of a layout row; minibp.engines.kernels.loop reads the same order (a test
+# checks the two agree).
 N_IN, N_OUT, W_OFF, B_OFF, ACT, A_OFF = range(6)
-ACTIVATION_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
+
+
+def training_arrays(layers, X, Y, loss) -> tuple[np.ndarray, np.ndarray]:
+    """X (n, in) and the targets as dense rows (n, out), C-contiguous, in the layers' dtype
+    (labels become one-hot rows), checked as the loss checks them."""
+    dtype = layers[0].W.dtype
+    X = np.ascontiguousarray(X, dtype=dtype)
+    T = loss.target_rows(Y, (len(X), layers[-1].out_features), dtype)
+    return X, np.ascontiguousarray(T)
 
 
 class FlatModel:
@@ -51,7 +62,7 @@ class FlatModel:
         for row, layer in zip(layout, self.layers):
             n_in, n_out = layer.in_features, layer.out_features
             row[:] = (n_in, n_out, offset, offset + n_in * n_out,
-                      ACTIVATION_CODES[layer.activation], a_offset)
+                      activation_code(layer), a_offset)
             offset += n_in * n_out + n_out
             a_offset += self.rows * n_out
         return layout

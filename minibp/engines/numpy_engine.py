@@ -7,22 +7,37 @@ from __future__ import annotations
 
 import numpy as np
 
+from minibp.engines.epochs import epoch_batches, report_epoch
 from minibp.errors import TrainingDivergedError
-from minibp.training import History, epoch_batches, report_epoch
+from minibp.history import History
 
 
-def train_step(model, X, Y, loss, optimizer, *, step: int = 1, epoch: int = 1,
+def forward(layers, X: np.ndarray) -> np.ndarray:
+    """X (batch, in) -> the last layer's A (batch, out)."""
+    for layer in layers:
+        X = layer.forward(X)
+    return X
+
+
+def backward(layers, dA: np.ndarray) -> np.ndarray:
+    """dA (batch, out) -> dX (batch, in); every layer overwrites its parameters' grads."""
+    for layer in reversed(layers):
+        dA = layer.backward(dA)
+    return dA
+
+
+def train_step(layers, X, Y, loss, optimizer, *, step: int = 1, epoch: int = 1,
                parameters=None) -> float:
     """One forward, backward and update; returns the loss of that forward (before the update).
 
     The divergence guard refuses the update when the loss or the gradient norm is not
     finite, raising TrainingDivergedError; ``step`` and ``epoch`` only word its message.
-    fit passes ``parameters`` (model.parameters(), the same records every step) once made.
+    fit passes ``parameters`` (the same records every step) once made.
     """
-    parameters = model.parameters() if parameters is None else parameters
+    parameters = _parameters(layers) if parameters is None else parameters
     with np.errstate(over="ignore", invalid="ignore"):  # the guard below reports these
-        value = loss.forward(model.forward(X), Y)
-        model.backward(loss.backward())
+        value = loss.forward(forward(layers, X), Y)
+        backward(layers, loss.backward())
         norm2 = _sum_of_squares(parameters)
     if not (np.isfinite(value) and np.isfinite(norm2)):
         raise TrainingDivergedError(step=step, epoch=epoch, loss=value, lr=optimizer.lr)
@@ -30,13 +45,13 @@ def train_step(model, X, Y, loss, optimizer, *, step: int = 1, epoch: int = 1,
     return value
 
 
-def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
+def fit(layers, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
         verbose) -> History:
     """Minibatch SGD epochs, one train_step per batch; see Sequential.fit for the contract."""
     rng = np.random.default_rng(seed)
     n = X.shape[0]
     history = History()
-    parameters = model.parameters()
+    parameters = _parameters(layers)
     step = 0
     for epoch in range(epochs):
         order = rng.permutation(n) if shuffle else None
@@ -45,7 +60,7 @@ def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
             X_batch = X[rows]
             step += 1
             try:
-                value = train_step(model, X_batch, Y[rows], loss, optimizer,
+                value = train_step(layers, X_batch, Y[rows], loss, optimizer,
                                    step=step, epoch=epoch + 1, parameters=parameters)
             except TrainingDivergedError as error:
                 error.history = history
@@ -56,15 +71,18 @@ def fit(model, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
     return history
 
 
-def gradients(model, X, Y, loss) -> dict[str, np.ndarray]:
-    """One batch's loss gradients through the layer objects (copies), without an update."""
-    loss.forward(model.forward(X), Y)
-    model.backward(loss.backward())
-    return {p.name: p.grad.copy() for p in model.parameters()}
+def gradients(layers, X, Y, loss) -> None:
+    """One batch's loss gradients, written by each layer's backward; no update."""
+    loss.forward(forward(layers, X), Y)
+    backward(layers, loss.backward())
 
 
-def predict(model, X) -> np.ndarray:
-    return model.forward(X)
+def predict(layers, X) -> np.ndarray:
+    return forward(layers, X)
+
+
+def _parameters(layers) -> list:
+    return [p for layer in layers for p in layer.parameters()]
 
 
 def _sum_of_squares(parameters) -> float:

@@ -1,4 +1,9 @@
-"""minibp.warmup: compile the compiled engines' kernels ahead of their first real use."""
+"""Compile the compiled engines' kernels ahead of their first real use (minibp.warmup).
+
+Named precompile, not warmup: a module minibp/warmup.py would be shadowed by the public
+function minibp.warmup. It builds what it compiles from minibp.nn directly, so nothing here
+reaches back up to the model or the builders.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +11,34 @@ import time
 
 import numpy as np
 
+from minibp.nn import Dense, SquaredError
+from minibp.optim import SGD
+
 
 def warmup(dtypes=("float64", "float32")) -> dict[str, float]:
     """Compile every kernel of the numba and blas engines (or load it from numba's on-disk
     cache), for each dtype.
 
-    Runs fit, gradients and predict of a tiny model through each engine, so the kernels are
-    built for exactly the argument types real calls use. Returns seconds per engine entry
-    point and dtype, e.g. ``{"numba.fit[float64]": 0.4, ...}``.
+    Runs fit, gradients and predict of a tiny 2-3-2 sigmoid network through each engine, so
+    the kernels are built for exactly the argument types real calls use. Returns seconds per
+    engine entry point and dtype, e.g. ``{"numba.fit[float64]": 0.4, ...}``.
     """
-    from minibp.builders import mlp
-    from minibp.engines import blas_engine, numba_engine
-    from minibp.losses import SquaredError
-    from minibp.optim import SGD
+    from minibp.engines import blas_engine, numba_engine  # numba is imported here
 
     X, Y = np.zeros((3, 2)), np.zeros((3, 2))
     seconds = {}
     for dtype in map(np.dtype, dtypes):
         for name, engine in (("numba", numba_engine), ("blas", blas_engine)):
-            model = mlp([2, 3, 2], "sigmoid", seed=0, dtype=dtype)
+            rng = np.random.default_rng(0)
+            layers = [Dense(2, 3, "sigmoid", seed=rng, dtype=dtype),
+                      Dense(3, 2, "sigmoid", seed=rng, dtype=dtype)]
             key = f"{name}.{{}}[{dtype.name}]"
             seconds[key.format("fit")] = _seconds(
-                engine.fit, model, X, Y, loss=SquaredError(), optimizer=SGD(0.1), epochs=1,
+                engine.fit, layers, X, Y, loss=SquaredError(), optimizer=SGD(0.1), epochs=1,
                 batch_size=2, shuffle=True, seed=0, verbose=0)
-            seconds[key.format("gradients")] = _seconds(engine.gradients, model, X, Y,
+            seconds[key.format("gradients")] = _seconds(engine.gradients, layers, X, Y,
                                                         SquaredError())
-            seconds[key.format("predict")] = _seconds(engine.predict, model, X)
+            seconds[key.format("predict")] = _seconds(engine.predict, layers, X)
     return seconds
 
 

@@ -1,18 +1,17 @@
-"""Elementwise activations in NumPy, and the layers that apply them.
+"""Elementwise activations in NumPy: one layer class each, registered by name.
 
-Every activation is written as a pair: ``forward(Z) -> A`` and ``derivative(A) -> dA/dZ``.
+Every activation is written as a pair: ``function(Z) -> A`` and ``derivative(A) -> dA/dZ``.
 The derivative is taken from the *output* A, not the input Z, because each of ours can be
 (sigmoid: A * (1 - A), tanh: 1 - A**2, relu: A > 0): a layer then keeps only A for backward.
+Dense(..., activation="tanh") fuses the registered class's pair into its own forward.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 
-from minibp.layers import Layer
+from minibp.errors import expect_choice, shown
+from minibp.nn.layer import Layer
 
 
 def stable_sigmoid(Z: np.ndarray) -> np.ndarray:
@@ -30,105 +29,125 @@ def stable_sigmoid(Z: np.ndarray) -> np.ndarray:
     return np.where(Z >= 0, 1.0 / (1.0 + E), E / (1.0 + E)).astype(Z.dtype, copy=False)
 
 
-def _sigmoid_derivative(A):
-    return A * (1.0 - A)
-
-
-def _tanh_derivative(A):
-    return 1.0 - A * A
-
-
-def _relu(Z):
-    return np.maximum(Z, 0.0)
-
-
-def _relu_derivative(A):
-    return (A > 0).astype(A.dtype)
-
-
-def _identity(Z):
-    return Z
-
-
-def _identity_derivative(A):
-    return np.ones_like(A)
-
-
-@dataclass(frozen=True)
-class Activation:
-    """One entry of the activation registry: a name and its NumPy pair."""
-
-    name: str
-    forward: Callable[[np.ndarray], np.ndarray]
-    derivative: Callable[[np.ndarray], np.ndarray]
-
-
-ACTIVATIONS = {
-    "identity": Activation("identity", _identity, _identity_derivative),
-    "sigmoid": Activation("sigmoid", stable_sigmoid, _sigmoid_derivative),
-    "tanh": Activation("tanh", np.tanh, _tanh_derivative),
-    "relu": Activation("relu", _relu, _relu_derivative),
-}
-
-
-def get_activation(name: str | None) -> Activation:
-    """Look up an activation by name; None means "identity"."""
-    key = "identity" if name is None else name
-    if not isinstance(key, str):
-        raise TypeError(f"activation must be a string or None, got {type(name).__name__}")
-    try:
-        return ACTIVATIONS[key.lower()]
-    except KeyError:
-        known = ", ".join(repr(k) for k in ACTIVATIONS)
-        raise ValueError(f"unknown activation {name!r}; expected one of {known}") from None
-
-
-class _ActivationLayer(Layer):
+class ActivationLayer(Layer):
     """A = f(Z) elementwise, any width.
 
     Shapes: Z (batch, n) -> A (batch, n). Keeps A, since dA/dZ is a function of A.
+
+    A subclass gives ``name``, ``function(Z) -> A`` and ``derivative(A) -> dA/dZ`` (both
+    static); :func:`register_activation` then makes the name usable in ``Dense(...,
+    activation=name)``. ``kink_at_zero`` marks a derivative that jumps at Z = 0, which the
+    gradient checker must not step across.
     """
 
-    activation_name = "identity"
+    name = "identity"
+    kink_at_zero = False
 
-    def __init__(self):
-        super().__init__()
-        self._activation = get_activation(self.activation_name)
+    @staticmethod
+    def function(Z: np.ndarray) -> np.ndarray:
+        return Z
+
+    @staticmethod
+    def derivative(A: np.ndarray) -> np.ndarray:
+        return np.ones_like(A)
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
-        Z = self._check_input(Z)
-        self.A = self._activation.forward(Z)
+        Z = self.check_input(Z)
+        self.A = self.function(Z)
         return self.A
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
         """dA (batch, n) -> dZ (batch, n)."""
         A = self._saved("A")
         self._check_upstream(dA, A)
-        return dA * self._activation.derivative(A)
+        return dA * self.derivative(A)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
-class Sigmoid(_ActivationLayer):
-    """A = 1 / (1 + exp(-Z)), computed without overflow. Shapes: (batch, n) -> (batch, n)."""
-
-    activation_name = "sigmoid"
-
-
-class Tanh(_ActivationLayer):
-    """A = tanh(Z). Shapes: (batch, n) -> (batch, n)."""
-
-    activation_name = "tanh"
-
-
-class ReLU(_ActivationLayer):
-    """A = max(Z, 0); its derivative at exactly 0 is taken as 0. Shapes: (batch, n) -> same."""
-
-    activation_name = "relu"
-
-
-class Identity(_ActivationLayer):
+class Identity(ActivationLayer):
     """A = Z. Shapes: (batch, n) -> (batch, n)."""
 
-    activation_name = "identity"
+    name = "identity"
+
+
+class Sigmoid(ActivationLayer):
+    """A = 1 / (1 + exp(-Z)), computed without overflow; dA/dZ = A * (1 - A).
+
+    Shapes: (batch, n) -> (batch, n).
+    """
+
+    name = "sigmoid"
+    function = staticmethod(stable_sigmoid)
+
+    @staticmethod
+    def derivative(A: np.ndarray) -> np.ndarray:
+        return A * (1.0 - A)
+
+
+class Tanh(ActivationLayer):
+    """A = tanh(Z); dA/dZ = 1 - A**2. Shapes: (batch, n) -> (batch, n)."""
+
+    name = "tanh"
+    function = staticmethod(np.tanh)
+
+    @staticmethod
+    def derivative(A: np.ndarray) -> np.ndarray:
+        return 1.0 - A * A
+
+
+class ReLU(ActivationLayer):
+    """A = max(Z, 0); dA/dZ = [A > 0], so the derivative at exactly 0 is taken as 0.
+
+    Shapes: (batch, n) -> (batch, n).
+    """
+
+    name = "relu"
+    kink_at_zero = True
+
+    @staticmethod
+    def function(Z: np.ndarray) -> np.ndarray:
+        return np.maximum(Z, 0.0)
+
+    @staticmethod
+    def derivative(A: np.ndarray) -> np.ndarray:
+        return (A > 0).astype(A.dtype)
+
+    def gradcheck_kinks(self) -> np.ndarray:
+        """Values whose sign changes where the derivative jumps: A is 0 on one side of the
+        kink and positive on the other."""
+        return self._saved("A")
+
+
+# The activations usable by name, e.g. Dense(2, 3, "tanh"). One entry per class.
+ACTIVATIONS: dict[str, type[ActivationLayer]] = {
+    cls.name: cls for cls in (Identity, Sigmoid, Tanh, ReLU)
+}
+
+
+def register_activation(cls: type[ActivationLayer]) -> type[ActivationLayer]:
+    """Make an ActivationLayer subclass usable by its ``name`` in Dense; returns it, so it
+    can decorate the class. Such an activation runs on the NumPy engine; the compiled ones
+    refuse it, saying why, and engine="auto" falls back to NumPy."""
+    if not (isinstance(cls, type) and issubclass(cls, ActivationLayer)):
+        raise TypeError(f"register_activation: cls must be an ActivationLayer subclass, "
+                        f"got {shown(cls)}")
+    if not isinstance(cls.name, str) or not cls.name:
+        raise TypeError(f"register_activation: {cls.__name__}.name must be a non-empty "
+                        f"string, got {shown(cls.name)}")
+    key = cls.name.lower()
+    taken = ACTIVATIONS.get(key)
+    if taken is not None and taken is not cls:
+        raise ValueError(f"register_activation: {cls.__name__}.name must be a name not yet "
+                         f"taken, got {key!r} (registered to {taken.__name__})")
+    ACTIVATIONS[key] = cls
+    return cls
+
+
+def get_activation(name: str | None, who: str = "Dense") -> type[ActivationLayer]:
+    """The activation class registered under ``name`` (any case); None means identity."""
+    key = "identity" if name is None else name
+    if not isinstance(key, str):
+        raise TypeError(f"{who}: activation must be a string or None, got {shown(name)}")
+    return ACTIVATIONS[expect_choice(key.lower(), "activation", who, list(ACTIVATIONS))]

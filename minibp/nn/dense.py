@@ -6,8 +6,9 @@ import copy
 
 import numpy as np
 
-from minibp.activations import get_activation
-from minibp.layers import Layer, Parameter
+from minibp.errors import expect_choice, expect_float_dtype, expect_int, expect_shape
+from minibp.nn.activations import ActivationLayer, get_activation
+from minibp.nn.layer import Layer, Parameter
 
 INITS = ("xavier", "he", "uniform01")
 
@@ -26,8 +27,9 @@ class Dense(Layer):
     ----------
     in_features, out_features : int
         Widths of the input and of the output.
-    activation : None, "identity", "sigmoid", "tanh" or "relu"
-        Fused activation; None means identity (a plain linear layer).
+    activation : None, "identity", "sigmoid", "tanh", "relu" or a registered name
+        Fused activation; None means identity (a plain linear layer). See
+        minibp.nn.activations.register_activation for adding one.
     W, b : array_like, optional
         Explicit initial values, copied. A scalar b is broadcast to every neuron.
     init : "xavier", "he" or "uniform01", optional
@@ -41,11 +43,11 @@ class Dense(Layer):
     def __init__(self, in_features: int, out_features: int, activation: str | None = None, *,
                  W=None, b=None, init: str | None = None, seed=None, dtype=np.float64):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = _positive_int(out_features, "out_features")
-        self._activation = get_activation(activation)
+        self.in_features = expect_int(in_features, "in_features", "Dense", least=1)
+        self.out_features = expect_int(out_features, "out_features", "Dense", least=1)
+        self._activation = get_activation(activation, "Dense")
         self.activation = self._activation.name
-        self.dtype = _float_dtype(dtype)
+        self.dtype = expect_float_dtype(dtype, "Dense")
         init = _resolve_init(init, self.activation)
         rng = np.random.default_rng(seed)
         self.W = self._initial_W(W, init, rng)
@@ -59,8 +61,7 @@ class Dense(Layer):
         shape = (self.out_features, self.in_features)
         if W is not None:
             W = np.array(W, dtype=self.dtype)  # a copy the layer owns
-            if W.shape != shape:
-                raise ValueError(f"{self!r}: expected W of shape {shape}, got {W.shape}")
+            expect_shape(W, shape, "W", repr(self), " (W is (out_features, in_features))")
             return W
         if init == "uniform01":  # drawn in the layer's dtype, so float32 stays below 1
             return rng.random(shape, dtype=self.dtype)
@@ -74,9 +75,7 @@ class Dense(Layer):
             b = np.asarray(b, dtype=self.dtype)
             if b.ndim == 0:
                 return np.full(shape, b, dtype=self.dtype)
-            if b.shape != shape:
-                raise ValueError(f"{self!r}: expected b of shape {shape} or a scalar, "
-                                 f"got {b.shape}")
+            expect_shape(b, shape, "b", repr(self), " (or give a scalar for every neuron)")
             return b.copy()
         if init == "uniform01":
             return rng.random(shape, dtype=self.dtype)
@@ -85,9 +84,9 @@ class Dense(Layer):
     # -- forward and backward ---------------------------------------------------------------
     def forward(self, X: np.ndarray) -> np.ndarray:
         """X (batch, in_features) -> A (batch, out_features)."""
-        self.X = self._check_input(X, self.dtype)
+        self.X = self.check_input(X, self.dtype)
         self.Z = self.X @ self.W.T + self.b
-        self.A = self._activation.forward(self.Z)
+        self.A = self._activation.function(self.Z)
         return self.A
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
@@ -105,7 +104,7 @@ class Dense(Layer):
         layer = copy.copy(self)
         layer._frozen = set(self._frozen)
         layer._position = None
-        layer.dtype = _float_dtype(dtype)
+        layer.dtype = expect_float_dtype(dtype, "Dense.astype")
         layer.W = self.W.astype(layer.dtype)
         layer.b = self.b.astype(layer.dtype)
         layer.dW, layer.db = np.zeros_like(layer.W), np.zeros_like(layer.b)
@@ -115,6 +114,16 @@ class Dense(Layer):
     def activation_derivative(self) -> np.ndarray:
         """dA/dZ elementwise at the last forward, (batch, out_features): the chapter's dout/dnet."""
         return self._activation.derivative(self._saved("A"))
+
+    @property
+    def activation_class(self) -> type[ActivationLayer]:
+        """The registered activation this layer fuses, e.g. minibp.Sigmoid."""
+        return self._activation
+
+    def gradcheck_kinks(self) -> np.ndarray | None:
+        """For the gradient checker: Z when the activation's derivative jumps at Z = 0 (its
+        sign changes exactly at the kink), None when it is smooth."""
+        return self._saved("Z") if self._activation.kink_at_zero else None
 
     def parameters(self) -> list[Parameter]:
         return [
@@ -127,24 +136,7 @@ class Dense(Layer):
         return f"{type(self).__name__}({self.in_features} -> {self.out_features}{activation})"
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"Dense: {name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"Dense: {name} must be at least 1, got {value}")
-    return int(value)
-
-
-def _float_dtype(dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"Dense: dtype must be float32 or float64, got {dtype}")
-    return dtype
-
-
 def _resolve_init(init: str | None, activation: str) -> str:
     if init is None:
         return "he" if activation == "relu" else "xavier"
-    if init not in INITS:
-        raise ValueError(f"Dense: unknown init {init!r}; expected one of {INITS}")
-    return init
+    return expect_choice(init, "init", "Dense", INITS)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from minibp.errors import expect_choice, expect_shape, one_sample_hint
+
 
 @dataclass
 class Parameter:
@@ -76,42 +78,29 @@ class Layer:
     def _parameter_names(self, names) -> set[str]:
         known = [p.name for p in self.parameters()]
         for name in names:
-            if name not in known:
-                raise ValueError(f"{self._label()} has no parameter {name!r}; it has {known}")
+            expect_choice(name, "the parameter name", self._label(), known)
         return set(names) if names else set(known)
 
     # -- shared checks --------------------------------------------------------------------
     def _label(self) -> str:
         return f"{self!r} at {self._position}" if self._position else repr(self)
 
-    def _check_input(self, X, dtype=None) -> np.ndarray:
-        """Return X as a 2-D floating array, or raise naming this layer and both shapes."""
+    def check_input(self, X, dtype=None) -> np.ndarray:
+        """X as a 2-D floating array (in ``dtype`` when given) of this layer's input width, or
+        a ValueError naming this layer, its position and both shapes."""
         X = np.asarray(X)
         if dtype is not None:
             X = X.astype(dtype, copy=False)
         elif X.dtype.kind != "f":
             X = X.astype(np.float64)
-        if X.ndim != 2:
-            hint = " (for one sample use X.reshape(1, -1))" if X.ndim == 1 else ""
-            raise ValueError(
-                f"{self._label()}: expected X of shape (batch, {self._width_text()}), "
-                f"got {X.shape}{hint}"
-            )
-        if self.in_features is not None and X.shape[1] != self.in_features:
-            raise ValueError(
-                f"{self._label()}: expected X of shape (batch, {self.in_features}), got {X.shape}"
-            )
+        width = "features" if self.in_features is None else self.in_features
+        expect_shape(X, ("batch", width), "X", self._label(), one_sample_hint(X))
         return X
-
-    def _width_text(self) -> str:
-        return "features" if self.in_features is None else str(self.in_features)
 
     def _check_upstream(self, dA, A: np.ndarray) -> None:
         if np.shape(dA) != A.shape:
-            raise ValueError(
-                f"{self._label()}.backward: expected dA of shape {A.shape} "
-                f"(the shape forward returned), got {np.shape(dA)}"
-            )
+            raise ValueError(f"{self._label()}.backward: dA must have shape {A.shape} (the "
+                             f"shape forward returned), got {np.shape(dA)}")
 
     def _saved(self, name: str) -> np.ndarray:
         """What forward kept for backward, or a clear error if forward never ran."""

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from minibp.errors import expect_choice
+
 REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -22,10 +24,7 @@ class Loss:
     """Shared checks and reduction; subclasses give the unreduced terms and their gradient."""
 
     def __init__(self, reduction: str = "mean"):
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: unknown reduction {reduction!r}; "
-                             f"expected one of {REDUCTIONS}")
-        self.reduction = reduction
+        self.reduction = expect_choice(reduction, "reduction", type(self).__name__, REDUCTIONS)
         self._dPred = None
 
     def forward(self, pred: np.ndarray, target: np.ndarray):
@@ -131,10 +130,11 @@ def _check_prediction(pred, who: str) -> np.ndarray:
     if pred.dtype.kind != "f":
         pred = pred.astype(np.float64)
     if pred.ndim != 2:
-        raise ValueError(f"{who}: expected a prediction of shape (batch, outputs), "
+        raise ValueError(f"{who}: the prediction must have shape (batch, outputs), "
                          f"got {pred.shape}")
     if pred.shape[0] == 0:
-        raise ValueError(f"{who}: the batch is empty (prediction shape {pred.shape})")
+        raise ValueError(f"{who}: the batch must hold at least one row, got an empty one "
+                         f"(prediction shape {pred.shape})")
     return pred
 
 
@@ -143,8 +143,8 @@ def _same_shape_target(pred, target, who: str) -> np.ndarray:
     if target.ndim == 1 and pred.shape[1] == 1 and target.shape[0] == pred.shape[0]:
         target = target.reshape(-1, 1)
     if target.shape != pred.shape:
-        raise ValueError(f"{who}: target shape {target.shape} does not match "
-                         f"prediction shape {pred.shape}")
+        raise ValueError(f"{who}: the target must have the prediction's shape {pred.shape}, "
+                         f"got {target.shape}")
     return target
 
 

@@ -18,9 +18,11 @@ import pytest
 
 import minibp
 from minibp import Dense, GradcheckError, gradcheck
+from minibp.check.checker import ATOL, EPS, RTOL
+from minibp.check.differences import central_difference
+from minibp.check.scalar import prepare
+from minibp.check.target import float64_copy
 from minibp.examples import chapter_data, chapter_network
-from minibp.gradient_check import ATOL, EPS, RTOL, central_difference
-from minibp.gradient_check_target import float64_copy, prepare
 
 MODES = ("full", "sample", "fast")
 K = {"full": None, "sample": 4, "fast": None}  # 4 of the 9 to 20 coordinates of zoo tensors
@@ -442,9 +444,8 @@ def test_a_relu_layer_in_a_model_has_its_kinks_skipped_too():
 def test_without_kink_detection_the_same_steps_would_fail():
     """The reference for the skips: a relu layer with no kink hook fails exactly there."""
     class HiddenKinks(Dense):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.activation = "hidden relu"  # not recognised as kinked any more
+        def gradcheck_kinks(self):
+            return None  # declares no kinks, though relu has one at 0
 
     layer, X = _layer_with_a_row_at_the_kink()
     report = gradcheck(HiddenKinks(4, 3, "relu", b=0.0, seed=0), X)
@@ -612,10 +613,13 @@ def test_failures_within_rounding_noise_of_a_huge_scalar_come_with_a_note():
 
 # -- arguments ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("call", "error", "words"), [
-    (lambda: gradcheck(Dense(3, 2), batch(), mode="exact"), ValueError, "unknown mode"),
-    (lambda: gradcheck(Dense(3, 2), batch(), eps=0.0), ValueError, "eps must be finite and > 0"),
+    (lambda: gradcheck(Dense(3, 2), batch(), mode="exact"), ValueError,
+     "gradcheck: mode must be one of 'full', 'sample', 'fast', got 'exact'"),
+    (lambda: gradcheck(Dense(3, 2), batch(), eps=0.0), ValueError,
+     "gradcheck: eps must be a finite number > 0, got 0.0"),
     (lambda: gradcheck(Dense(3, 2), batch(), atol=-1.0), ValueError, "atol must be"),
-    (lambda: gradcheck(Dense(3, 2), batch(), k=0), ValueError, "k must be a positive int"),
+    (lambda: gradcheck(Dense(3, 2), batch(), k=0), ValueError,
+     "gradcheck: k must be at least 1, got 0"),
     (lambda: gradcheck(Dense(3, 2), batch(), np.zeros((5, 2))), ValueError, "without a loss"),
     (lambda: gradcheck(Dense(3, 2), batch(), loss=minibp.MSE()), ValueError, "needs its target"),
     (lambda: gradcheck(minibp.MSE(), batch()), ValueError, "give the target Y"),

@@ -1,4 +1,4 @@
-"""minibp.activations: stable_sigmoid, the activation registry and the activation layers.
+"""minibp.nn.activations: stable_sigmoid, the activation registry and the activation layers.
 
 References: the math module in a plain loop (forward), exact decimal arithmetic (sigmoid's
 accuracy), hand-derived limits, and central differences in float64 (tests/finite_diff.py)
@@ -16,7 +16,7 @@ import pytest
 from finite_diff import numeric_gradient, weighted_sum
 
 import minibp
-from minibp.activations import ACTIVATIONS, get_activation
+from minibp.nn.activations import ACTIVATIONS, get_activation
 
 FLOATS = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
 SHAPES = [
@@ -169,14 +169,16 @@ def test_sigmoid_layer_extremes_are_exact_and_quiet(dtype):
 def test_registry_derivative_from_output_matches_analytic_derivative(name):
     activation = get_activation(name)
     Z = draw_inputs(np.random.default_rng(1), (4, 6), name)
-    A = activation.forward(Z)
+    A = activation.function(Z)
     np.testing.assert_allclose(A, loop_apply(REFERENCE[name][0], Z), rtol=1e-15, atol=0)
     expected = loop_apply(REFERENCE[name][1], Z)
     np.testing.assert_allclose(activation.derivative(A), expected, rtol=1e-12, atol=1e-15)
 
 
-def test_registry_has_exactly_the_four_activations():
-    assert sorted(ACTIVATIONS) == ["identity", "relu", "sigmoid", "tanh"]
+def test_registry_holds_the_four_built_in_activation_classes():
+    built_in = {"identity": minibp.Identity, "sigmoid": minibp.Sigmoid, "tanh": minibp.Tanh,
+                "relu": minibp.ReLU}
+    assert {name: ACTIVATIONS[name] for name in built_in} == built_in
 
 
 def test_get_activation_none_is_identity_and_names_ignore_case():
@@ -185,12 +187,14 @@ def test_get_activation_none_is_identity_and_names_ignore_case():
 
 
 def test_get_activation_unknown_name_lists_known_ones():
-    with pytest.raises(ValueError, match=r"unknown activation 'swish'.*'sigmoid'"):
+    with pytest.raises(ValueError, match=r"Dense: activation must be one of .*'sigmoid'.*, got"
+                                   r" 'swish'"):
         get_activation("swish")
 
 
 def test_get_activation_non_string_is_type_error():
-    with pytest.raises(TypeError, match="int"):
+    with pytest.raises(TypeError, match=r"Dense: activation must be a string or None, got 3"
+                                  r" \(int\)"):
         get_activation(3)
 
 
@@ -198,7 +202,7 @@ def test_get_activation_non_string_is_type_error():
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("layer_class", LAYERS)
 def test_layer_forward_matches_loop(layer_class, shape):
-    name = layer_class.activation_name
+    name = layer_class.name
     Z = draw_inputs(np.random.default_rng(2), shape, name)
     A = layer_class().forward(Z)
     assert A.shape == shape
@@ -209,7 +213,7 @@ def test_layer_forward_matches_loop(layer_class, shape):
 @pytest.mark.parametrize("layer_class", LAYERS)
 def test_layer_backward_matches_central_differences(layer_class, shape):
     rng = np.random.default_rng(3)
-    Z = draw_inputs(rng, shape, layer_class.activation_name)
+    Z = draw_inputs(rng, shape, layer_class.name)
     G = rng.normal(size=shape)  # random upstream gradient, never all ones
     layer = layer_class()
     layer.forward(Z)

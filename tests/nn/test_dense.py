@@ -1,4 +1,4 @@
-"""minibp.dense: the Dense layer.
+"""minibp.nn.dense: the Dense layer.
 
 References: a plain per-neuron loop with the math module (forward), central differences in
 float64 against a random upstream gradient (backward: dW, db and dX), hand-derived bounds
@@ -203,8 +203,9 @@ def test_wrong_W_or_b_shape_names_both_shapes(kwargs, expected, got):
     with pytest.raises(ValueError) as info:
         Dense(3, 2, **kwargs)
     message = str(info.value)
-    assert message.startswith("Dense(3 -> 2): expected ")
-    assert f"of shape {expected}" in message and f"got {got}" in message
+    (name,) = kwargs
+    assert message.startswith(f"Dense(3 -> 2): {name} must have shape ")
+    assert f"shape {expected}" in message and f"got {got}" in message
 
 
 def test_default_init_is_xavier_uniform_with_zero_bias():
@@ -272,11 +273,18 @@ def test_dtype_of_every_array(dtype):
 @pytest.mark.parametrize(("args", "kwargs", "error", "match"), [
     pytest.param((0, 2), {}, ValueError, "in_features must be at least 1, got 0", id="in-zero"),
     pytest.param((2, -1), {}, ValueError, "out_features must be at least 1", id="out-negative"),
-    pytest.param((2.0, 2), {}, TypeError, "in_features must be an int, got float", id="in-float"),
-    pytest.param((True, 2), {}, TypeError, "in_features must be an int, got bool", id="in-bool"),
-    pytest.param((2, 2, "swish"), {}, ValueError, "unknown activation 'swish'", id="activation"),
-    pytest.param((2, 2), {"init": "normal"}, ValueError, "unknown init 'normal'", id="init"),
-    pytest.param((2, 2), {"dtype": np.int64}, TypeError, "float32 or float64", id="dtype"),
+    pytest.param((2.0, 2), {}, TypeError,
+                 r"Dense: in_features must be an int, got 2.0 \(float\)", id="in-float"),
+    pytest.param((True, 2), {}, TypeError,
+                 r"Dense: in_features must be an int, got True \(bool\)", id="in-bool"),
+    pytest.param((2, 2, "swish"), {}, ValueError,
+                 "Dense: activation must be one of 'identity', 'sigmoid', 'tanh', 'relu', "
+                 "got 'swish'", id="activation"),
+    pytest.param((2, 2), {"init": "normal"}, ValueError,
+                 "Dense: init must be one of 'xavier', 'he', 'uniform01', got 'normal'", id="init"),
+    pytest.param((2, 2), {"dtype": np.int64}, TypeError,
+                 r"Dense: dtype must be float32 or float64, got int64",
+                 id="dtype"),
 ])
 def test_bad_constructor_arguments(args, kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -305,7 +313,8 @@ def test_freeze_b_then_unfreeze():
 
 
 def test_freeze_unknown_name_is_value_error():
-    with pytest.raises(ValueError, match=r"Dense\(2 -> 2\) has no parameter 'bias'"):
+    with pytest.raises(ValueError, match=r"Dense\(2 -> 2\): the parameter name must be one of 'W',"
+                                   r" 'b', got 'bias'"):
         Dense(2, 2).freeze("bias")
 
 
@@ -321,7 +330,7 @@ def test_1d_input_is_refused_with_reshape_hint_and_never_broadcast(n_in, length)
     with pytest.raises(ValueError) as info:
         layer.forward(np.ones(length))
     assert str(info.value) == (
-        f"Dense({n_in} -> 2): expected X of shape (batch, {n_in}), got ({length},) "
+        f"Dense({n_in} -> 2): X must have shape (batch, {n_in}), got ({length},) "
         "(for one sample use X.reshape(1, -1))"
     )
 
@@ -331,7 +340,7 @@ def test_wrong_width_message():
     with pytest.raises(ValueError) as info:
         layer.forward(np.zeros((4, 5)))
     assert repr(layer) == "Dense(3 -> 2)"
-    assert str(info.value) == f"{layer!r}: expected X of shape (batch, 3), got (4, 5)"
+    assert str(info.value) == f"{layer!r}: X must have shape (batch, 3), got (4, 5)"
 
 
 def test_wrong_width_inside_sequential_names_the_position():
@@ -339,7 +348,7 @@ def test_wrong_width_inside_sequential_names_the_position():
     with pytest.raises(ValueError) as info:
         model.forward(np.zeros((4, 5)))
     assert str(info.value) == (
-        "Dense(3 -> 2) at model[0]: expected X of shape (batch, 3), got (4, 5)"
+        "Dense(3 -> 2) at model[0]: X must have shape (batch, 3), got (4, 5)"
     )
 
 
@@ -357,6 +366,6 @@ def test_backward_with_wrong_dA_shape_is_value_error():
     with pytest.raises(ValueError) as info:
         layer.backward(np.zeros((4, 3)))
     assert str(info.value) == (
-        "Dense(3 -> 2).backward: expected dA of shape (4, 2) "
+        "Dense(3 -> 2).backward: dA must have shape (4, 2) "
         "(the shape forward returned), got (4, 3)"
     )

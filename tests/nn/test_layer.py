@@ -1,4 +1,4 @@
-"""minibp.layers: the Layer base class (checks, freezing, messages) and Parameter.
+"""minibp.nn.layer: the Layer base class (checks, freezing, messages) and Parameter.
 
 Also checks the test reference itself (tests/finite_diff.py): it recovers a hand-derived
 gradient, restores what it perturbs, and catches a deliberately wrong layer.
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from finite_diff import numeric_gradient, weighted_sum
 
-from minibp.layers import Layer, Parameter
+from minibp.nn.layer import Layer, Parameter
 
 
 class Scale(Layer):
@@ -32,7 +32,7 @@ class Scale(Layer):
         self.X = None
 
     def forward(self, X):
-        self.X = self._check_input(X)
+        self.X = self.check_input(X)
         return self.X * self.w
 
     def backward(self, dA):
@@ -62,7 +62,7 @@ class Free(Layer):
     """A layer that accepts any width (in_features stays None)."""
 
     def forward(self, X):
-        return self._check_input(X)
+        return self.check_input(X)
 
 
 # -- the reference used by every gradient test ------------------------------------------------
@@ -142,7 +142,8 @@ def test_freeze_without_names_freezes_everything_and_unfreeze_undoes_it():
 @pytest.mark.parametrize("method", ["freeze", "unfreeze"])
 def test_unknown_parameter_name_is_value_error_listing_known_ones(method):
     layer = TwoParameters(2)
-    with pytest.raises(ValueError, match=r"Scale\(2\) has no parameter 'W'; it has \['w', 'c'\]"):
+    with pytest.raises(ValueError, match=r"Scale\(2\): the parameter name must be one of 'w', 'c',"
+                                   r" got 'W'"):
         getattr(layer, method)("W")
 
 
@@ -168,14 +169,14 @@ def test_any_width_layer_refuses_1d_with_hint():
     with pytest.raises(ValueError) as info:
         Free().forward(np.zeros(4))
     assert str(info.value).endswith(
-        "expected X of shape (batch, features), got (4,) (for one sample use X.reshape(1, -1))"
+        "X must have shape (batch, features), got (4,) (for one sample use X.reshape(1, -1))"
     )
 
 
 def test_3d_input_is_refused_without_the_1d_hint():
     with pytest.raises(ValueError) as info:
         Scale(2).forward(np.zeros((1, 2, 2)))
-    assert str(info.value) == "Scale(2): expected X of shape (batch, 2), got (1, 2, 2)"
+    assert str(info.value) == "Scale(2): X must have shape (batch, 2), got (1, 2, 2)"
 
 
 def test_wrong_width_message_names_layer_position_and_both_shapes():
@@ -183,7 +184,7 @@ def test_wrong_width_message_names_layer_position_and_both_shapes():
     layer._position = "model[4]"  # what Sequential sets
     with pytest.raises(ValueError) as info:
         layer.forward(np.zeros((4, 5)))
-    assert str(info.value) == "Scale(3) at model[4]: expected X of shape (batch, 3), got (4, 5)"
+    assert str(info.value) == "Scale(3) at model[4]: X must have shape (batch, 3), got (4, 5)"
 
 
 def test_backward_before_forward_is_runtime_error():
@@ -200,6 +201,6 @@ def test_backward_wrong_upstream_shape_names_both_shapes():
     with pytest.raises(ValueError) as info:
         layer.backward(np.zeros((2, 3)))
     assert str(info.value) == (
-        "Scale(2).backward: expected dA of shape (3, 2) (the shape forward returned), "
+        "Scale(2).backward: dA must have shape (3, 2) (the shape forward returned), "
         "got (2, 3)"
     )

@@ -1,4 +1,4 @@
-"""minibp.losses: SquaredError, MSE and SoftmaxCrossEntropy, every reduction.
+"""minibp.nn.losses: SquaredError, MSE and SoftmaxCrossEntropy, every reduction.
 
 References: the definitions as plain loops over rows and outputs (log-sum-exp written out for
 cross-entropy), central differences in float64 of those loops (backward), and hand-derived
@@ -198,13 +198,14 @@ def test_target_vector_against_column_prediction_is_read_as_a_column(loss_class)
 def test_other_shape_mismatches_name_both_shapes(loss_class, pred_shape, target_shape):
     with pytest.raises(ValueError) as info:
         loss_class().forward(np.zeros(pred_shape), np.zeros(target_shape))
-    assert str(info.value) == (f"{loss_class.__name__}: target shape {target_shape} does not "
-                               f"match prediction shape {pred_shape}")
+    assert str(info.value) == (f"{loss_class.__name__}: the target must have the prediction's "
+                               f"shape {pred_shape}, got {target_shape}")
 
 
 @pytest.mark.parametrize("loss_class", LOSSES)
 def test_1d_prediction_is_value_error(loss_class):
-    with pytest.raises(ValueError, match=r"expected a prediction of shape \(batch, outputs\)"):
+    with pytest.raises(ValueError, match=r"the prediction must have shape \(batch, outputs\), got"
+                                   r" \(3,\)"):
         loss_class().forward(np.zeros(3), np.zeros(3))
 
 
@@ -244,7 +245,8 @@ def test_backward_before_forward_is_runtime_error(loss_class):
 
 @pytest.mark.parametrize("loss_class", LOSSES)
 def test_unknown_reduction_is_value_error(loss_class):
-    with pytest.raises(ValueError, match=r"unknown reduction 'avg'"):
+    with pytest.raises(ValueError, match="reduction must be one of 'mean', 'sum', 'none', got"
+                                   " 'avg'"):
         loss_class(reduction="avg")
 
 

@@ -1,6 +1,6 @@
 """Central differences in float64: the independent reference for every backward test.
 
-A minimal helper, deliberately apart from minibp.gradient_check (the product's checker):
+A minimal helper, deliberately apart from minibp.check (the product's checker):
 
     dF/dx[i] ~ (F(x + eps * e_i) - F(x - eps * e_i)) / (2 * eps)
 

@@ -6,13 +6,9 @@ with the output activation's derivative, the hidden activations' derivatives fus
 bias gradients, and in-place parameter updates. Single-threaded on purpose: BLAS owns the
 cores, and a second thread pool between its calls would fight it.
 
-Same rules as minibp/kernels.py (STYLE.md section 4): no imports from the rest of minibp,
-outputs passed in, nothing allocated, ``@njit(cache=True)`` without signatures, no fastmath.
-The activation pair below repeats minibp/kernels.py's on purpose: numba's on-disk cache
-keys a function on its own file, so a kernel inlining code from another module would keep
-running a stale copy after that module changed. Both copies are tested against the same
-plain loops (tests/test_kernels.py, tests/test_kernels_fused.py).
-Arrays are C-contiguous, 2-D (rows, width) unless said otherwise.
+The rules, and the reason the shared scalar math below is a copy of loop.py's, are in
+minibp/engines/kernels/__init__.py. Arrays are C-contiguous, 2-D (rows, width) unless said
+otherwise.
 
 Several kernels also return a sum of squares, for the divergence guard. They total it per
 column in ``sq``, a float64 scratch of at least ``width`` entries, then add the columns:
@@ -23,12 +19,14 @@ kernel's own work.
 import numpy as np
 from numba import njit
 
-IDENTITY, SIGMOID, TANH, RELU = 0, 1, 2, 3        # the codes of minibp.kernels
-SQUARED_ERROR, MSE, SOFTMAX_XENT = 0, 1, 2
+IDENTITY, SIGMOID, TANH, RELU = 0, 1, 2, 3        # capabilities.ACTIVATION_CODES
+SQUARED_ERROR, MSE, SOFTMAX_XENT = 0, 1, 2         # capabilities.LOSS_CODES
 
 
+# -- shared scalar math: identical copies in loop.py (see kernels/__init__.py) ------------
 @njit(cache=True, inline="always")
-def _activate(z, act):
+def activate(z, act):
+    """A = f(Z) for one value; sigmoid exponentiates only -|z|, so it never overflows."""
     if act == SIGMOID:
         if z >= 0.0:
             return 1.0 / (1.0 + np.exp(-z))
@@ -42,7 +40,8 @@ def _activate(z, act):
 
 
 @njit(cache=True, inline="always")
-def _derivative(a, act):
+def activation_derivative(a, act):
+    """dA/dZ from the output A: sigmoid A(1-A), tanh 1-A^2, relu [A>0], identity 1."""
     if act == SIGMOID:
         return a * (1.0 - a)
     if act == TANH:
@@ -52,6 +51,56 @@ def _derivative(a, act):
     return 1.0
 
 
+@njit(cache=True, inline="always")
+def loss_forward_backward(pred, pred_off, target, target_off, rows, width, loss, dPred):
+    """Mean loss of pred against target over the batch, and dLoss/dPred into dPred.
+
+    pred and target (rows, width) flat from their offsets; dPred (rows, width) flat from 0.
+    SQUARED_ERROR: 1/2 sum over outputs, mean over rows; MSE: mean over all elements;
+    SOFTMAX_XENT: pred are logits, target rows of class probabilities (one-hot), through
+    log-sum-exp.
+    """
+    if loss == SOFTMAX_XENT:
+        return softmax_xent(pred, pred_off, target, target_off, rows, width, dPred)
+    total = 0.0
+    scale = 1.0 / rows if loss == SQUARED_ERROR else 2.0 / (rows * width)
+    for i in range(rows * width):
+        diff = pred[pred_off + i] - target[target_off + i]
+        total += diff * diff
+        dPred[i] = diff * scale
+    if loss == SQUARED_ERROR:
+        return 0.5 * total / rows
+    return total / (rows * width)
+
+
+@njit(cache=True, inline="always")
+def softmax_xent(logits, off, target, target_off, rows, width, dLogits):
+    """Mean over rows of logsumexp(z) - sum(t * z) on logits z, through log-sum-exp; writes
+    dLoss/dLogits (rows, width) flat from 0. A shared copy (see the package docstring)."""
+    total = 0.0
+    for r in range(rows):
+        base = r * width
+        z = off + base
+        t = target_off + base
+        top = logits[z]
+        for j in range(1, width):
+            top = max(top, logits[z + j])
+        sum_exp = 0.0
+        mass = 0.0
+        for j in range(width):
+            sum_exp += np.exp(logits[z + j] - top)
+            mass += target[t + j]
+        log_sum = np.log(sum_exp)
+        for j in range(width):
+            shifted = logits[z + j] - top
+            total -= target[t + j] * (shifted - log_sum)
+            dLogits[base + j] = (np.exp(shifted) / sum_exp * mass - target[t + j]) / rows
+    return total / rows
+
+
+
+
+# -- the BLAS engine's kernels ---------------------------------------------------------------
 @njit(cache=True, inline="always")
 def _clear(sq, width):
     for j in range(width):
@@ -75,7 +124,7 @@ def bias_activation(Z, b, act, sq):
     _clear(sq, width)
     for r in range(rows):
         for j in range(width):
-            a = _activate(Z[r, j] + b[j], act)
+            a = activate(Z[r, j] + b[j], act)
             Z[r, j] = a
             sq[j] += np.float64(a) * a
     return _total(sq, width)
@@ -125,7 +174,7 @@ def activation_backward(dA, A, act, db, sq):
     _clear(sq, width)
     for r in range(rows):
         for j in range(width):
-            dz = dA[r, j] * _derivative(A[r, j], act)
+            dz = dA[r, j] * activation_derivative(A[r, j], act)
             dA[r, j] = dz
             db[j] += dz
             sq[j] += np.float64(dz) * dz
@@ -141,39 +190,10 @@ def loss_backward(A, T, loss, act, dZ, db, sq):
     class probabilities. Returns (mean loss, sum of squares of dZ).
     """
     rows, width = A.shape
-    if loss == SOFTMAX_XENT:
-        total = _softmax_xent(A, T, dZ)
-    else:
-        total = 0.0
-        scale = 1.0 / rows if loss == SQUARED_ERROR else 2.0 / (rows * width)
-        for r in range(rows):
-            for j in range(width):
-                diff = A[r, j] - T[r, j]
-                total += diff * diff
-                dZ[r, j] = diff * scale
-        total = 0.5 * total / rows if loss == SQUARED_ERROR else total / (rows * width)
+    size = rows * width  # flat views of the contiguous buffers, for the shared loss code
+    total = loss_forward_backward(A.reshape(size), 0, T.reshape(size), 0, rows, width, loss,
+                                  dZ.reshape(size))
     return total, activation_backward(dZ, A, act, db, sq)
-
-
-@njit(cache=True, inline="always")
-def _softmax_xent(Z, T, dZ):
-    rows, width = Z.shape
-    total = 0.0
-    for r in range(rows):
-        top = Z[r, 0]
-        for j in range(1, width):
-            top = max(top, Z[r, j])
-        sum_exp = 0.0
-        mass = 0.0
-        for j in range(width):
-            sum_exp += np.exp(Z[r, j] - top)
-            mass += T[r, j]
-        log_sum = np.log(sum_exp)
-        for j in range(width):
-            shifted = Z[r, j] - top
-            total -= T[r, j] * (shifted - log_sum)
-            dZ[r, j] = (np.exp(shifted) / sum_exp * mass - T[r, j]) / rows
-    return total / rows
 
 
 @njit(cache=True)

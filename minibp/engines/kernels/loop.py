@@ -1,9 +1,6 @@
-"""Compiled kernels: flat functions over flat arrays, for the numba engine.
+"""The numba engine's kernels: the whole training run over flat arrays.
 
-Rules (STYLE.md section 4): no imports from the rest of minibp (numba's on-disk cache does
-not see changes in other files), outputs passed in, nothing allocated in a step,
-``@njit(cache=True)`` without signature strings (nothing compiles at import), no fastmath.
-Kernels do not raise: the Python side validates first, then trusts them.
+The rules and the reason for the shared-math copies are in minibp/engines/kernels/__init__.py.
 
 A model is described by one flat parameter buffer and a ``layout`` table, one row per Dense
 layer: ``[n_in, n_out, w_off, b_off, act, a_off]``. Layer l's W (n_out, n_in) is stored row
@@ -17,11 +14,12 @@ Every batch array below (x_buf, acts, deltas) is row-major (rows, width) flatten
 import numpy as np
 from numba import njit
 
-IDENTITY, SIGMOID, TANH, RELU = 0, 1, 2, 3
-SQUARED_ERROR, MSE, SOFTMAX_XENT = 0, 1, 2
-N_IN, N_OUT, W_OFF, B_OFF, ACT, A_OFF = 0, 1, 2, 3, 4, 5
+IDENTITY, SIGMOID, TANH, RELU = 0, 1, 2, 3        # capabilities.ACTIVATION_CODES
+SQUARED_ERROR, MSE, SOFTMAX_XENT = 0, 1, 2         # capabilities.LOSS_CODES
+N_IN, N_OUT, W_OFF, B_OFF, ACT, A_OFF = 0, 1, 2, 3, 4, 5   # the columns of flat.FlatModel.layout
 
 
+# -- shared scalar math: identical copies in fused.py (see kernels/__init__.py) ------------
 @njit(cache=True, inline="always")
 def activate(z, act):
     """A = f(Z) for one value; sigmoid exponentiates only -|z|, so it never overflows."""
@@ -49,6 +47,54 @@ def activation_derivative(a, act):
     return 1.0
 
 
+@njit(cache=True, inline="always")
+def loss_forward_backward(pred, pred_off, target, target_off, rows, width, loss, dPred):
+    """Mean loss of pred against target over the batch, and dLoss/dPred into dPred.
+
+    pred and target (rows, width) flat from their offsets; dPred (rows, width) flat from 0.
+    SQUARED_ERROR: 1/2 sum over outputs, mean over rows; MSE: mean over all elements;
+    SOFTMAX_XENT: pred are logits, target rows of class probabilities (one-hot), through
+    log-sum-exp.
+    """
+    if loss == SOFTMAX_XENT:
+        return softmax_xent(pred, pred_off, target, target_off, rows, width, dPred)
+    total = 0.0
+    scale = 1.0 / rows if loss == SQUARED_ERROR else 2.0 / (rows * width)
+    for i in range(rows * width):
+        diff = pred[pred_off + i] - target[target_off + i]
+        total += diff * diff
+        dPred[i] = diff * scale
+    if loss == SQUARED_ERROR:
+        return 0.5 * total / rows
+    return total / (rows * width)
+
+
+@njit(cache=True, inline="always")
+def softmax_xent(logits, off, target, target_off, rows, width, dLogits):
+    """Mean over rows of logsumexp(z) - sum(t * z) on logits z, through log-sum-exp; writes
+    dLoss/dLogits (rows, width) flat from 0. A shared copy (see the package docstring)."""
+    total = 0.0
+    for r in range(rows):
+        base = r * width
+        z = off + base
+        t = target_off + base
+        top = logits[z]
+        for j in range(1, width):
+            top = max(top, logits[z + j])
+        sum_exp = 0.0
+        mass = 0.0
+        for j in range(width):
+            sum_exp += np.exp(logits[z + j] - top)
+            mass += target[t + j]
+        log_sum = np.log(sum_exp)
+        for j in range(width):
+            shifted = logits[z + j] - top
+            total -= target[t + j] * (shifted - log_sum)
+            dLogits[base + j] = (np.exp(shifted) / sum_exp * mass - target[t + j]) / rows
+    return total / rows
+
+
+# -- the numba engine's kernels --------------------------------------------------------------
 @njit(cache=True, inline="always")
 def gather_rows(src, width, order, start, rows, dst):
     """dst[r, :] = src[order[start + r], :] for r < rows; src (n, width) and dst flat."""
@@ -140,51 +186,6 @@ def _dense_backward_one_row(src, src_off, params, grads, layout, i, deltas, d_of
                 s += deltas[d_off + j] * params[w_off + j * n_in + k]
             deltas[s_off + k] = s
     return norm2
-
-
-@njit(cache=True, inline="always")
-def loss_forward_backward(pred, pred_off, target, target_off, rows, width, loss, dPred):
-    """Mean loss of pred against target over the batch, and dLoss/dPred into dPred.
-
-    pred and target (rows, width) flat from their offsets; dPred (rows, width) flat from 0.
-    SQUARED_ERROR: 1/2 sum over outputs, mean over rows; MSE: mean over all elements;
-    SOFTMAX_XENT: pred are logits, target rows of class probabilities (one-hot), through
-    log-sum-exp.
-    """
-    if loss == SOFTMAX_XENT:
-        return _softmax_xent(pred, pred_off, target, target_off, rows, width, dPred)
-    total = 0.0
-    scale = 1.0 / rows if loss == SQUARED_ERROR else 2.0 / (rows * width)
-    for i in range(rows * width):
-        diff = pred[pred_off + i] - target[target_off + i]
-        total += diff * diff
-        dPred[i] = diff * scale
-    if loss == SQUARED_ERROR:
-        return 0.5 * total / rows
-    return total / (rows * width)
-
-
-@njit(cache=True, inline="always")
-def _softmax_xent(logits, off, target, target_off, rows, width, dLogits):
-    total = 0.0
-    for r in range(rows):
-        base = r * width
-        z = off + base
-        t = target_off + base
-        top = logits[z]
-        for j in range(1, width):
-            top = max(top, logits[z + j])
-        sum_exp = 0.0
-        mass = 0.0
-        for j in range(width):
-            sum_exp += np.exp(logits[z + j] - top)
-            mass += target[t + j]
-        log_sum = np.log(sum_exp)
-        for j in range(width):
-            shifted = logits[z + j] - top
-            total -= target[t + j] * (shifted - log_sum)
-            dLogits[base + j] = (np.exp(shifted) / sum_exp * mass - target[t + j]) / rows
-    return total / rows
 
 
 @njit(cache=True, inline="always")

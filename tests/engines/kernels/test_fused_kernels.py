@@ -1,4 +1,4 @@
-"""minibp.kernels_fused against plain loops written here, compiled and as py_func, over the
+"""minibp.engines.kernels.fused against plain loops written here, compiled and as py_func, over the
 shapes (1, 1), (1, n), (rows, 1) and an odd (7, 13)."""
 
 import math
@@ -6,10 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from minibp import kernels_fused as F  # noqa: N812 - F is short for the module under test
-from minibp.engines.flat import ACTIVATION_CODES
+from minibp.engines.capabilities import ACTIVATION_CODES as CODES_BY_CLASS
+from minibp.engines.kernels import fused as F  # noqa: N812 - F is short for the module under test
 
 SHAPES = [(1, 1), (1, 6), (5, 1), (7, 13)]
+
+ACTIVATION_CODES = {cls.name: code for cls, code in CODES_BY_CLASS.items()}  # by name
 
 
 def variants(kernel):

@@ -1,4 +1,4 @@
-"""minibp.kernels against plain loops written here, compiled and as plain Python (py_func).
+"""minibp.engines.kernels.loop against plain loops written here, compiled and as py_func.
 
 Shapes (1, 1), (1, n), (batch, 1) and an odd (7, 13) cover the loops' edges; rows == 1
 takes its own path in dense_backward, so both paths are covered.
@@ -9,10 +9,12 @@ import math
 import numpy as np
 import pytest
 
-from minibp import kernels as K  # noqa: N812 - K is short for the module under test
-from minibp.engines.flat import ACTIVATION_CODES
+from minibp.engines.capabilities import ACTIVATION_CODES as CODES_BY_CLASS
+from minibp.engines.kernels import loop as K  # noqa: N812 - K is short for the module under test
 
 SHAPES = [(1, 1, 1), (1, 6, 3), (5, 1, 1), (7, 13, 4), (3, 2, 9)]  # (rows, n_in, n_out)
+
+ACTIVATION_CODES = {cls.name: code for cls, code in CODES_BY_CLASS.items()}  # by name
 
 
 def plain_activation(z, name):

@@ -1,0 +1,29 @@
+"""The math objects, in NumPy: what the chapter becomes, and what a learner reads first.
+
+- ``layer``: the layer protocol (forward, backward, parameters) and Parameter.
+- ``dense``: Dense, Z = X @ W.T + b with a fused activation.
+- ``activations``: Sigmoid, Tanh, ReLU, Identity and the registry Dense looks names up in.
+- ``losses``: SquaredError (the chapter's E_total), MSE, SoftmaxCrossEntropy.
+
+Everything here is the NumPy reference that the compiled engines are tested against. This
+package imports nothing from minibp but ``minibp.errors``.
+"""
+
+from minibp.nn.activations import (
+    ActivationLayer,
+    Identity,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    register_activation,
+    stable_sigmoid,
+)
+from minibp.nn.dense import Dense
+from minibp.nn.layer import Layer, Parameter
+from minibp.nn.losses import MSE, Loss, SoftmaxCrossEntropy, SquaredError
+
+__all__ = [
+    "ActivationLayer", "Identity", "ReLU", "Sigmoid", "Tanh", "register_activation",
+    "stable_sigmoid", "Dense", "Layer", "Parameter", "Loss", "MSE", "SoftmaxCrossEntropy",
+    "SquaredError",
+]
