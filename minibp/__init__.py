@@ -10,6 +10,7 @@ gradient checker; the model, builders, optimizers and History at the top.
 
 from minibp import examples
 from minibp.builders import mlp
+from minibp.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
 from minibp.check import GradcheckError, GradcheckReport, gradcheck, gradcheck_sweep
 from minibp.engines.precompile import warmup
 from minibp.errors import TrainingDivergedError
@@ -18,6 +19,7 @@ from minibp.model import Sequential
 from minibp.nn import (
     MSE,
     ActivationLayer,
+    BinaryCrossEntropy,
     Dense,
     Identity,
     Layer,
@@ -31,13 +33,16 @@ from minibp.nn import (
     register_activation,
     stable_sigmoid,
 )
-from minibp.optim import SGD
+from minibp.optim import SGD, Adam, AdamW
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Dense", "Identity", "ReLU", "Sigmoid", "Tanh", "ActivationLayer", "register_activation",
     "Layer", "Parameter", "Sequential", "Loss", "SquaredError", "MSE", "SoftmaxCrossEntropy",
-    "SGD", "History", "mlp", "stable_sigmoid", "examples", "warmup", "TrainingDivergedError",
+    "BinaryCrossEntropy",
+    "SGD", "Adam", "AdamW", "History", "mlp", "stable_sigmoid", "examples", "warmup",
+    "TrainingDivergedError",
     "__version__", "gradcheck", "gradcheck_sweep", "GradcheckReport", "GradcheckError",
+    "Callback", "EarlyStopping", "ReduceLROnPlateau",
 ]

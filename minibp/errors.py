@@ -19,7 +19,8 @@ import numpy as np
 class TrainingDivergedError(FloatingPointError):
     """Training produced a non-finite loss or gradient norm, and stopped before applying that
     step's update, so the weights are those of the last finite step. ``step`` (1-based: the
-    step whose update was refused), ``loss`` and ``lr`` say where it happened; fit also
+    step whose update was refused), ``epoch`` (1-based), ``loss`` and ``lr`` say where it
+    happened; fit also
     attaches the ``history`` of the epochs it completed."""
 
     def __init__(self, *, step: int, epoch: int, loss: float, lr: float):
@@ -30,6 +31,7 @@ class TrainingDivergedError(FloatingPointError):
             f"Step {step}'s update was not applied: the weights are those after step "
             f"{step - 1}. Try a smaller learning rate.")
         self.step = step
+        self.epoch = epoch
         self.loss = loss
         self.lr = lr
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from minibp import engines
+from minibp import engines, model_text, outputs
+from minibp.engines import evaluation, trainer
 from minibp.errors import check_training_data, expect_choice, expect_int
+from minibp.fit_plan import loss_from, make_plan, optimizer_from
 from minibp.history import History
 from minibp.nn.layer import Parameter
+from minibp.nn.metrics import get_metric
 
 
 class Sequential:
@@ -28,6 +31,9 @@ class Sequential:
         self.layers = list(layers)
         for i, layer in enumerate(self.layers):
             layer._position = f"model[{i}]"
+        self.loss = None       # the loss of the last fit: predict_proba and accuracy read it
+        self.optimizer = None  # the optimizer of the last fit: callbacks reach it here
+        self.stop_training = False
 
     # -- the layer protocol ---------------------------------------------------------------
     def forward(self, X: np.ndarray) -> np.ndarray:
@@ -54,13 +60,77 @@ class Sequential:
     # Each entry point takes engine="auto" | "numpy" | "numba" | "blas" and makes one call
     # down, engines.resolve, which picks the engine and checks X against the first layer.
 
-    def predict(self, X, *, engine: str = "auto") -> np.ndarray:
-        """The model's output for X (batch, in) -> (batch, out)."""
+    def fit(self, X, Y, *, loss, optimizer, epochs: int = 1, batch_size: int = 32,
+            shuffle: bool = True, seed=None, validation_data=None, validation_split=0.0,
+            metrics=(), callbacks=(), verbose="auto", sample_weight=None, clip_norm=None,
+            on_divergence: str = "raise", engine: str = "auto") -> History:
+        """Minibatch training over X (n, in) and Y (n, out), or labels, for ``epochs`` epochs.
+
+        See docs/training.md for every argument. In short: each epoch takes its order as
+        ``rng.permutation(n)`` from one ``numpy.random.default_rng(seed)`` made at the start
+        (``seed`` drives shuffling only); the last batch may be short. ``validation_split``
+        takes the LAST fraction of the rows, before any shuffling (Keras' rule: shuffle
+        sorted data first). Validation and ``metrics`` are computed after each epoch with
+        that epoch's final weights, without touching them. ``loss`` and ``optimizer`` take
+        names ("mse", "xent", "bce", "adam", ...) or instances.
+
+        Returns a History: per epoch the sample-weighted mean of the batch losses, each taken
+        before its update, then val_loss and metrics. When the loss or the gradient norm
+        stops being finite the update is refused and, with on_divergence="raise",
+        TrainingDivergedError is raised (the weights are those of the last finite step);
+        with "stop", fit returns and History.stopped_reason is "diverged". Ctrl-C ends fit
+        after a whole step and raises KeyboardInterrupt carrying ``.history``.
+        """
+        loss, optimizer = loss_from(loss), optimizer_from(optimizer)
+        expect_choice(getattr(loss, "reduction", "mean"), "the loss's reduction", "fit",
+                      ("mean",))  # fit weights batch losses by their size: means only
+        X, Y, plan = make_plan(X, Y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                               seed=seed, validation_data=validation_data,
+                               validation_split=validation_split, metrics=metrics,
+                               callbacks=callbacks, verbose=verbose,
+                               sample_weight=sample_weight, clip_norm=clip_norm,
+                               on_divergence=on_divergence)
+        options = {"sample_weight": plan.sample_weight is not None,
+                   "clip_norm": plan.clip_norm is not None}
+        chosen, X = engines.resolve(engine, self, X, loss, optimizer, options=options,
+                                    rows=min(plan.batch_size, len(X)), who="fit")
+        self.loss, self.optimizer = loss, optimizer
+        return trainer.run(self, chosen, X, Y, loss, optimizer, plan)
+
+    def evaluate(self, X, Y, *, loss=None, metrics=(), batch_size: int | None = None,
+                 sample_weight=None, engine: str = "auto") -> dict[str, float]:
+        """{"loss": ..., "accuracy": ...}: the loss (default: the one the model was last fit
+        with) and each metric on X, Y, predicting ``batch_size`` rows at a time."""
+        loss = self.loss if loss is None else loss_from(loss, "evaluate")
+        if loss is None and not metrics:
+            raise ValueError("evaluate: loss must be given (this model was never fit), or "
+                             "metrics, got neither")
+        X, Y = check_training_data(X, Y, "evaluate")
+        chosen, X = engines.resolve(engine, self, X, who="evaluate")
+        found = [get_metric(m) for m in ([metrics] if isinstance(metrics, str) else metrics)]
+        return evaluation.evaluate(self, chosen, X, Y, loss, found, sample_weight,
+                                   last_loss=self.loss if self.loss is not None else loss,
+                                   batch_size=_rows(batch_size, "evaluate"))
+
+    def predict(self, X, *, batch_size: int | None = None, engine: str = "auto") -> np.ndarray:
+        """The model's output for X (n, in) -> (n, out), ``batch_size`` rows at a time
+        (default 4096), so memory stays bounded for large X."""
         chosen, X = engines.resolve(engine, self, X, who="predict")
-        return chosen.predict(self.layers, X)
+        return evaluation.predict(self, chosen, X, _rows(batch_size, "predict"))
+
+    def predict_proba(self, X, **kwargs) -> np.ndarray:
+        """Probabilities: softmax of the outputs after SoftmaxCrossEntropy, sigmoid after
+        BinaryCrossEntropy on logits, the outputs themselves otherwise."""
+        return outputs.probabilities(self.predict(X, **kwargs), self.loss)
+
+    def predict_classes(self, X, **kwargs) -> np.ndarray:
+        """Labels (n,): the argmax of several outputs; for one output, 1 where it passes the
+        threshold (0 on BCE logits, else 0.5), else 0."""
+        return outputs.classes(self.predict(X, **kwargs), self.loss)
 
     def train_step(self, X, Y, loss, optimizer, *, engine: str = "auto") -> float:
         """One forward, backward and update on one batch; returns the loss before the update."""
+        loss, optimizer = loss_from(loss, "train_step"), optimizer_from(optimizer)
         X, Y = check_training_data(X, Y, "train_step")
         chosen, X = engines.resolve(engine, self, X, loss, optimizer, who="train_step")
         return chosen.train_step(self.layers, X, Y, loss, optimizer)
@@ -70,33 +140,11 @@ class Sequential:
 
         Frozen parameters are included: they get gradients, they just do not move.
         """
+        loss = loss_from(loss, "gradients")
         X, Y = check_training_data(X, Y, "gradients")
         chosen, X = engines.resolve(engine, self, X, loss, who="gradients")
         chosen.gradients(self.layers, X, Y, loss)
         return {p.name: p.grad.copy() for p in self.parameters()}
-
-    def fit(self, X, Y, *, loss, optimizer, epochs: int = 1, batch_size: int = 32,
-            shuffle: bool = True, seed=None, verbose: int = 0, engine: str = "auto") -> History:
-        """Minibatch training over the whole of X, Y for a number of epochs.
-
-        Each epoch takes its order as ``rng.permutation(n)`` from one
-        ``numpy.random.default_rng(seed)`` made at the start (no draws when shuffle=False);
-        the last batch of an epoch may be short. ``seed`` affects shuffling only.
-
-        Returns a History whose ``history["loss"]`` holds, per epoch, the sample-weighted
-        mean of the batch losses, each taken before its update. If the loss or gradient
-        norm stops being finite, raises TrainingDivergedError before that update, keeping
-        the weights of the last finite step.
-        """
-        X, Y = check_training_data(X, Y)
-        expect_int(epochs, "epochs", "fit", least=0)
-        expect_int(batch_size, "batch_size", "fit", least=1)
-        expect_choice(getattr(loss, "reduction", "mean"), "the loss's reduction", "fit",
-                      ("mean",))  # fit weights batch losses by their size: means only
-        chosen, X = engines.resolve(engine, self, X, loss, optimizer,
-                                    rows=min(batch_size, len(X)), who="fit")
-        return chosen.fit(self.layers, X, Y, loss=loss, optimizer=optimizer, epochs=epochs,
-                          batch_size=batch_size, shuffle=shuffle, seed=seed, verbose=verbose)
 
     def astype(self, dtype) -> Sequential:
         """A copy of the model with every layer's parameters in ``dtype`` (float32 or
@@ -118,45 +166,17 @@ class Sequential:
         inner = "".join(f"\n  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential({inner}\n)"
 
-    def summary(self) -> str:
-        """Print and return a table of layers, output shapes and parameter counts."""
-        rows = [("#", "layer", "output shape", "parameters")]
-        total = frozen = 0
-        for i, layer in enumerate(self.layers):
-            count = sum(p.value.size for p in layer.parameters())
-            n_frozen = sum(p.value.size for p in layer.parameters() if p.frozen)
-            total, frozen = total + count, frozen + n_frozen
-            note = f" ({n_frozen} frozen)" if n_frozen else ""
-            rows.append((str(i), repr(layer), _output_shape_text(self.layers, i),
-                         f"{count}{note}"))
-        widths = [max(len(row[c]) for row in rows) for c in range(4)]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-                 for row in rows]
-        lines.append(f"Total parameters: {total} ({total - frozen} trainable, {frozen} frozen)")
-        text = "\n".join(lines)
-        print(text)
-        return text
+    def summary(self, print_fn=print) -> None:
+        """Print a table of layers, output shapes and parameter counts (the text itself:
+        summary_text())."""
+        print_fn(self.summary_text())
+
+    def summary_text(self) -> str:
+        return model_text.summary_text(self.layers)
 
     def inspect(self) -> None:
         """Print every weight and bias, neuron by neuron, like the chapter's inspect()."""
-        print("------")
-        widths = (getattr(layer, "in_features", None) for layer in self.layers)
-        print(f"* Inputs: {next((w for w in widths if w is not None), '?')}")
-        for i, layer in enumerate(self.layers):
-            print("------")
-            print(f"model[{i}] {layer!r}")
-            params = {p.name: p for p in layer.parameters()}
-            if "W" not in params:
-                continue
-            print(f"Neurons: {params['W'].value.shape[0]}")
-            for j, row in enumerate(params["W"].value):
-                print(f" Neuron {j}")
-                for w in row:
-                    print(f"  Weight: {float(w)!r}")
-                if "b" in params:
-                    note = " (frozen)" if params["b"].frozen else ""
-                    print(f"  Bias: {float(params['b'].value[j])!r}{note}")
-        print("------")
+        print("\n".join(model_text.inspect_lines(self.layers)))
 
 
 def _check_is_layer(layer, i: int) -> None:
@@ -181,10 +201,5 @@ def _check_widths(layers) -> None:
             width, source = wanted, i
 
 
-def _output_shape_text(layers, i: int) -> str:
-    for layer in layers[i::-1]:
-        width = getattr(layer, "out_features", None) or getattr(layer, "in_features", None)
-        if width is not None:
-            return f"(batch, {width})"
-    return "(batch, ?)"
-
+def _rows(batch_size, who: str) -> int | None:
+    return None if batch_size is None else expect_int(batch_size, "batch_size", who, least=1)

@@ -27,18 +27,23 @@ PACKAGE = ROOT / "minibp"
 RANKS = {
     "minibp.errors": 0,           # exceptions and the one validation step: imports nothing
     "minibp.engines.kernels": 0,  # numba functions over arrays: import nothing of minibp
-    "minibp.history": 0,
+    "minibp.history": 1,
+    "minibp.history_plot": 0,     # History.plot, matplotlib imported on use
     "minibp.nn": 1,               # the math objects, the NumPy reference
     "minibp.optim": 2,
-    "minibp.engines": 3,          # resolve, capabilities, the three engines, precompile
-    "minibp.model": 4,            # Sequential: one call down, engines.resolve
-    "minibp.builders": 5,
-    "minibp.examples": 5,
-    "minibp.check": 5,            # the gradient checker, through the public protocol
-    "minibp.demo": 6,
-    "minibp.cli": 7,
-    "minibp.__main__": 8,
-    "minibp": 8,                  # the public names; no library module imports it
+    "minibp.callbacks": 2,
+    "minibp.engines": 3,          # resolve, capabilities, the engines, the training loop
+    "minibp.fit_plan": 4,         # fit's arguments, checked
+    "minibp.outputs": 4,          # probabilities and classes by the loss
+    "minibp.model_text": 4,       # summary and inspect
+    "minibp.model": 5,            # Sequential: one call down, engines.resolve
+    "minibp.builders": 6,
+    "minibp.examples": 6,
+    "minibp.check": 6,            # the gradient checker, through the public protocol
+    "minibp.demo": 7,
+    "minibp.cli": 8,
+    "minibp.__main__": 9,
+    "minibp": 9,                  # the public names; no library module imports it
 }
 MAX_LINES = 250
 LONGER_ON_PURPOSE = {

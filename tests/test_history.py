@@ -27,3 +27,56 @@ def test_history_reads_again_after_more_epochs_are_recorded():
     assert history.history["loss"] == [1.0]
     history.record(1, loss=0.5)
     assert history.history["loss"] == [1.0, 0.5] and history.epoch == [0, 1]
+
+
+def test_history_reads_like_a_dict_and_says_what_it_lacks():
+    history = History()
+    history.extend(range(2), seconds=[0.5, 0.25], loss=[2.0, 1.0], val_loss=[3.0, 2.5])
+    assert history["val_loss"] == [3.0, 2.5] and history.seconds == [0.5, 0.25]
+    assert len(history) == 2 and history.stopped_reason is None
+    try:
+        history["accuracy"]
+    except KeyError as error:
+        assert "History has no 'accuracy'; it has ['loss', 'val_loss']" in str(error)
+    else:
+        raise AssertionError("expected a KeyError")
+
+
+def test_plot_draws_each_curve_beside_its_val_twin_and_saves_a_png(tmp_path):
+    pytest = __import__("pytest")
+    pytest.importorskip("matplotlib")
+    history = History()
+    history.extend(range(3), loss=[3.0, 2.0, 1.0], val_loss=[3.5, 2.5, 2.0],
+                   accuracy=[0.5, 0.6, 0.7], val_accuracy=[0.4, 0.5, 0.55])
+    path = tmp_path / "curves.png"
+    figure = history.plot(path)
+    axes = figure.axes
+    assert [axis.get_title() for axis in axes] == ["loss", "accuracy"]
+    lines = axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["training", "validation"]
+    assert list(lines[1].get_ydata()) == [3.5, 2.5, 2.0]
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    assert (width, height) == tuple(int(v) for v in figure.get_size_inches() * figure.dpi)
+
+
+def test_plot_without_matplotlib_names_the_extra(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    history = History()
+    history.record(0, loss=1.0)
+    try:
+        history.plot()
+    except ImportError as error:
+        assert "pip install 'minibp[plot]'" in str(error)
+    else:
+        raise AssertionError("expected an ImportError")

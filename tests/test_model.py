@@ -146,10 +146,11 @@ def test_parameters_names_frozen_flags_and_arrays():
 
 
 # -- looking inside ------------------------------------------------------------------------------
-def test_summary_prints_and_returns_the_table(capsys):
+def test_summary_prints_the_table_once_and_returns_nothing(capsys):
     model = Sequential(Dense(3, 4, "relu"), Sigmoid(), Dense(4, 2))
     model[2].freeze("b")
-    text = model.summary()
+    assert model.summary() is None  # so a REPL shows the table once, not twice
+    text = model.summary_text()
     assert capsys.readouterr().out == text + "\n"
     rows = [[cell for cell in line.split("  ") if cell.strip()]
             for line in text.splitlines()]

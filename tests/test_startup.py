@@ -22,7 +22,7 @@ from minibp.engines.kernels import loop
 model = minibp.examples.chapter_network()
 X, Y = minibp.examples.chapter_data()
 model.fit(X, Y, loss=minibp.SquaredError(), optimizer=minibp.SGD(0.5), epochs=3,
-          batch_size=1, shuffle=False, engine="numba")
+          batch_size=1, shuffle=False, engine="numba", verbose=0)
 stats = loop.train_epochs.stats
 print(len(stats.cache_hits), len(stats.cache_misses))
 """

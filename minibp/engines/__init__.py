@@ -32,17 +32,18 @@ AUTO_NUMBA_MAX_MACS = 10_000
 
 
 def resolve(engine: str, model, X, loss=None, optimizer=None, *, rows: int | None = None,
-            who: str = "Sequential"):
+            options: dict | None = None, who: str = "Sequential"):
     """(the engine module to run, X checked against model[0]) for this call.
 
     ``rows`` is the batch size a step will see (default: every row of X); "auto" decides
-    by it. X gets the first layer's input check on every engine, since the compiled ones
-    never call layer.forward.
+    by it. ``options`` names fit's options in use ({"sample_weight": True, ...}), which a
+    compiled engine may not run. X gets the first layer's input check on every engine,
+    since the compiled ones never call layer.forward.
     """
     X = np.asarray(X)
     if rows is None:
         rows = len(X) if X.ndim == 2 else 1
-    name = choose_engine(engine, model, loss, optimizer, rows=rows, who=who)
+    name = choose_engine(engine, model, loss, optimizer, rows=rows, options=options, who=who)
     check_input = getattr(model.layers[0], "check_input", None)
     if check_input is not None:
         X = check_input(X)
@@ -50,12 +51,12 @@ def resolve(engine: str, model, X, loss=None, optimizer=None, *, rows: int | Non
 
 
 def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1,
-                  who: str = "Sequential") -> str:
+                  options: dict | None = None, who: str = "Sequential") -> str:
     """Resolve "auto" to an engine that can run this; refuse a compiled one that cannot."""
     expect_choice(engine, "engine", who, ENGINES)
     if engine == "numpy":
         return "numpy"
-    reason = why_not_compiled(model, loss, optimizer)
+    reason = why_not_compiled(model, loss, optimizer, **(options or {}))
     if engine in ("numba", "blas"):
         if reason:
             raise ValueError(f"{who}: engine={engine!r} cannot run this: {reason}. "
@@ -75,8 +76,8 @@ def _engine_module(name: str):
 
 def macs_per_step(model, rows: int) -> int:
     """Multiply-adds of one forward pass over `rows` rows (backward is about twice this)."""
-    return rows * sum(getattr(layer, "in_features", 0) * getattr(layer, "out_features", 0)
-                      for layer in model.layers)
+    return rows * sum((getattr(layer, "in_features", None) or 0)
+                      * (getattr(layer, "out_features", None) or 0) for layer in model.layers)
 
 
 __all__ = ["ENGINES", "AUTO_NUMBA_MAX_MACS", "resolve", "choose_engine", "why_not_compiled",

@@ -10,19 +10,17 @@ place.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
 from minibp.engines.capabilities import ACTIVATION_CODES, activation_code, loss_code
-from minibp.engines.epochs import ChunkPlanner, record_epochs
-from minibp.engines.flat import training_arrays
+from minibp.engines.epochs import INTERRUPTED, Chunk, Divergence
+from minibp.engines.flat import count_steps, learning_rate, training_arrays
 from minibp.engines.kernels import fused  # numba: imported only when the engine runs
-from minibp.errors import TrainingDivergedError
-from minibp.history import History
 from minibp.nn import Sigmoid
 
 PREDICT_ROWS = 1024
+STEP_SECONDS = 1e-4  # a cautious guess of a step's fixed cost, for sizing chunks (epochs.py)
 SIGMOID = ACTIVATION_CODES[Sigmoid]
 
 
@@ -115,78 +113,74 @@ def flat_views(parameters, optimizer) -> list[tuple]:
             for p in parameters if not p.frozen]
 
 
-def update(views, optimizer) -> None:
+def update(views, lr: float, momentum: float) -> None:
     """One SGD step over flat_views(...), in place."""
     for value, grad, velocity in views:
         if velocity is not None:
-            fused.sgd_momentum_update(value, grad, velocity, optimizer.lr, optimizer.momentum)
+            fused.sgd_momentum_update(value, grad, velocity, lr, momentum)
         else:
-            fused.sgd_update(value, grad, optimizer.lr)
+            fused.sgd_update(value, grad, lr)
 
 
-def fit(layers, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
-        verbose) -> History:
-    """Minibatch SGD with BLAS products; the same contract as Sequential.fit."""
-    n = len(X)
-    buffers = Buffers(layers, rows=min(batch_size, n))
-    X, T = training_arrays(layers, X, Y, loss)
-    rng = np.random.default_rng(seed)
-    order = np.arange(n)
-    parameters = [p for layer in layers for p in layer.parameters()]
-    run = _EpochRunner(buffers, X, T, batch_size, loss_code(loss), optimizer, parameters)
-    losses = np.zeros(epochs)
-    history, chunks = History(), ChunkPlanner(verbose)
-    done = 0
-    while done < epochs:
-        chunk = chunks.next_size(epochs - done)
-        started = time.perf_counter()
-        for epoch in range(done, done + chunk):
-            if shuffle:
-                order = rng.permutation(n)
-            try:
-                losses[epoch] = run(order)
-            except TrainingDivergedError as error:
-                record_epochs(history, losses, done, epoch, epochs, verbose)
-                error.history = history
-                raise
-        record_epochs(history, losses, done, done + chunk, epochs, verbose)
-        done += chunk
-        chunks.took(time.perf_counter() - started)
-    return history
+class Session:
+    """One fit's buffers and generator over the layers' own arrays; run(epochs) trains that
+    many more epochs, step by step (so a Ctrl-C is seen after the step it came in)."""
 
-
-class _EpochRunner:
-    """One epoch of steps in a given order; returns the epoch's mean loss."""
-
-    def __init__(self, buffers, X, T, batch_size, loss_id, optimizer, parameters):
-        self.buffers, self.X, self.T = buffers, X, T
-        self.batch_size, self.loss_id = batch_size, loss_id
-        self.optimizer, self.views = optimizer, flat_views(parameters, optimizer)
+    def __init__(self, layers, X, Y, *, loss, optimizer, batch_size, shuffle, seed,
+                 sample_weight=None, clip_norm=None):
+        self.buffers = Buffers(layers, rows=min(batch_size, len(X)))
+        self.X, self.T = training_arrays(layers, X, Y, loss)
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.loss_id, self.optimizer = loss_code(loss), optimizer
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(X))
+        parameters = [p for layer in layers for p in layer.parameters()]
+        self.views = flat_views(parameters, optimizer)
         self.step = self.epoch = 0
 
-    def __call__(self, order) -> float:
+    def run(self, epochs: int, interrupt=None) -> Chunk:
+        losses = []
+        for _ in range(epochs):
+            if self.shuffle:
+                self.order = self.rng.permutation(len(self.X))
+            mean, stop = self._epoch(interrupt)
+            if stop is not None:
+                return Chunk(np.array(losses), stop)
+            losses.append(mean)
+        return Chunk(np.array(losses))
+
+    def _epoch(self, interrupt):
         n, total = len(self.X), 0.0
         self.epoch += 1
         for start in range(0, n, self.batch_size):
             self.step += 1
             x, t, A, dZ = self.buffers.batch(min(self.batch_size, n - start))
-            x2 = fused.gather_rows(self.X, order, start, x, self.buffers.sq)
-            fused.gather_rows(self.T, order, start, t, self.buffers.sq)
+            x2 = fused.gather_rows(self.X, self.order, start, x, self.buffers.sq)
+            fused.gather_rows(self.T, self.order, start, t, self.buffers.sq)
             value, norm2 = loss_and_gradients(self.buffers, x, x2, t, A, dZ, self.loss_id)
             if not (np.isfinite(value) and np.isfinite(norm2)):
-                raise TrainingDivergedError(step=self.step, epoch=self.epoch, loss=value,
-                                            lr=self.optimizer.lr)
-            update(self.views, self.optimizer)
+                return None, Divergence(self.step, self.epoch, value)
+            update(self.views, learning_rate(self.optimizer), self.optimizer.momentum)
+            count_steps(self.optimizer, 1)
             total += value * len(x)
-        return total / n
+            if interrupt is not None and interrupt.requested:
+                return None, INTERRUPTED
+        return total / n, None
+
+    def sync(self) -> None:
+        """Nothing to write back: this engine trains the layers' own arrays."""
+
+    close = sync
 
 
 def train_step(layers, X, Y, loss, optimizer) -> float:
     """One forward, backward and update on the batch X, Y; returns its loss (before the
-    update): a one-epoch, one-batch, unshuffled fit."""
-    history = fit(layers, X, Y, loss=loss, optimizer=optimizer, epochs=1, batch_size=len(X),
-                  shuffle=False, seed=None, verbose=0)
-    return history.history["loss"][0]
+    update): a one-epoch, one-batch, unshuffled run."""
+    session = Session(layers, X, Y, loss=loss, optimizer=optimizer, batch_size=len(X),
+                      shuffle=False, seed=None)
+    chunk = session.run(1)
+    chunk.raise_if_diverged(optimizer)
+    return float(chunk.losses[0])
 
 
 def gradients(layers, X, Y, loss) -> None:

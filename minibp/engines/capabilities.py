@@ -16,6 +16,7 @@ ACTIVATION_CODES = {Identity: 0, Sigmoid: 1, Tanh: 2, ReLU: 3}
 LOSS_CODES = {SquaredError: 0, MSE: 1, SoftmaxCrossEntropy: 2}
 COMPILED_LAYERS = (Dense,)
 COMPILED_OPTIMIZERS = (SGD,)
+COMPILED_OPTIONS: tuple[str, ...] = ()  # fit's options the compiled engines run
 
 
 def activation_code(layer: Dense) -> int:
@@ -27,9 +28,12 @@ def loss_code(loss) -> int:
     return LOSS_CODES[type(loss)]
 
 
-def why_not_compiled(model, loss=None, optimizer=None) -> str | None:
-    """Why the compiled engines cannot run this model (anything with ``layers``), loss and
-    optimizer; None when they can."""
+def why_not_compiled(model, loss=None, optimizer=None, **options: bool) -> str | None:
+    """Why the compiled engines cannot run this model (anything with ``layers``), loss,
+    optimizer and fit options in use (sample_weight=True, ...); None when they can."""
+    for option, used in options.items():
+        if used and option not in COMPILED_OPTIONS:
+            return f"it has no compiled version of fit's {option}"
     for i, layer in enumerate(model.layers):
         reason = _why_not_layer(layer)
         if reason:
@@ -40,8 +44,19 @@ def why_not_compiled(model, loss=None, optimizer=None) -> str | None:
         return f"it has no compiled version of the loss {type(loss).__name__}"
     if loss is not None and loss.reduction != "mean":
         return f"it trains on reduction='mean' only, got {loss.reduction!r}"
-    if optimizer is not None and type(optimizer) not in COMPILED_OPTIMIZERS:
+    if optimizer is not None:
+        return _why_not_optimizer(optimizer)
+    return None
+
+
+def _why_not_optimizer(optimizer) -> str | None:
+    if type(optimizer) not in COMPILED_OPTIMIZERS:
         return f"it has no compiled version of the optimizer {type(optimizer).__name__}"
+    for setting in ("nesterov", "weight_decay", "l2"):
+        if getattr(optimizer, setting, 0):
+            return f"it has no compiled version of {type(optimizer).__name__}'s {setting}"
+    if not isinstance(optimizer.lr, (int, float)):
+        return "it has no compiled version of learning-rate schedules"
     return None
 
 

@@ -1,10 +1,46 @@
-"""Epochs, batches and progress: what every engine's fit loop shares."""
+"""Epochs, batches and chunks: what every engine's fit loop shares.
+
+A fit runs as chunks: each engine's Session.run(epochs) trains some epochs and returns a
+Chunk (their mean losses, and why it stopped early, if it did). The trainer sizes chunks
+so that a compiled call returns about every quarter second (progress, Ctrl-C) and runs one
+epoch per chunk while callbacks, validation or metrics need each epoch.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from minibp.history import History
+from minibp.errors import TrainingDivergedError
+
+INTERRUPTED = "interrupted"
+
+
+@dataclass
+class Divergence:
+    """Where the guard refused an update: the 1-based step and epoch, and the loss."""
+
+    step: int
+    epoch: int
+    loss: float
+
+    def error(self, lr: float) -> TrainingDivergedError:
+        return TrainingDivergedError(step=self.step, epoch=self.epoch, loss=self.loss, lr=lr)
+
+
+@dataclass
+class Chunk:
+    """What one Session.run did: the mean loss of each epoch it completed, and ``stop``:
+    None, a Divergence, or INTERRUPTED (a Ctrl-C seen between steps)."""
+
+    losses: np.ndarray
+    stop: Divergence | str | None = None
+
+    def raise_if_diverged(self, optimizer) -> None:
+        if isinstance(self.stop, Divergence):
+            raise self.stop.error(optimizer.current_lr() if hasattr(optimizer, "current_lr")
+                                  else optimizer.lr)
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
@@ -18,37 +54,45 @@ def epoch_batches(n: int, batch_size: int, order):
         yield slice(start, stop) if order is None else order[start:stop]
 
 
-def report_epoch(verbose: int, epoch: int, epochs: int, loss: float) -> None:
-    """With verbose >= 1, print about twenty evenly spaced epoch lines (every one with >= 2)."""
-    if not verbose:
-        return
-    every = 1 if verbose >= 2 else max(1, epochs // 20)
-    if (epoch + 1) % every == 0 or epoch + 1 == epochs:
-        print(f"epoch {epoch + 1}/{epochs} - loss: {loss:.6g}")
+def weighted_loss(loss, pred, Y, sample_weight) -> float:
+    """loss.forward, passing sample_weight only when there is one (any loss works without)."""
+    if sample_weight is None:
+        return loss.forward(pred, Y)
+    return loss.forward(pred, Y, sample_weight=sample_weight)
 
 
 class ChunkPlanner:
-    """Epochs per compiled call between progress updates: all at once when silent; with a
-    display, chunks grown so that each takes about a quarter of a second."""
+    """How many epochs the next Session.run gets.
 
-    SECONDS = 0.25
+    One while something needs every epoch (callbacks, validation, metrics). Otherwise the
+    first chunk is what a cautious guess of the cost says takes FIRST_SECONDS (the whole of
+    a small fit, such as the chapter's 10,000 epochs, in one call), and later chunks grow or
+    shrink to about TARGET_SECONDS each, so that progress shows and Ctrl-C is seen within
+    about that long.
+    """
 
-    def __init__(self, verbose: int):
-        self.verbose = verbose
-        self.size = 1
+    FIRST_SECONDS = 0.05
+    TARGET_SECONDS = 0.25
+
+    def __init__(self, per_epoch: bool, guess_seconds_per_epoch: float):
+        self.per_epoch = per_epoch
+        self.size = 1 if per_epoch else max(1, int(self.FIRST_SECONDS
+                                                   / max(guess_seconds_per_epoch, 1e-9)))
 
     def next_size(self, remaining: int) -> int:
-        return remaining if not self.verbose else min(self.size, remaining)
+        return min(self.size, remaining)
 
-    def took(self, seconds: float) -> None:
-        grown = self.size * self.SECONDS / seconds if seconds > 0 else 2 * self.size
-        self.size = max(1, min(int(grown), 4 * self.size))
+    def took(self, seconds: float, epochs: int) -> None:
+        if self.per_epoch or epochs == 0:
+            return
+        per_epoch = seconds / epochs
+        wanted = int(self.TARGET_SECONDS / per_epoch) if per_epoch > 0 else 4 * epochs
+        self.size = max(1, min(wanted, 4 * epochs))
 
 
-def record_epochs(history: History, losses: np.ndarray, start: int, stop: int, epochs: int,
-                  verbose: int) -> None:
-    """Append epochs start..stop-1 to history in bulk (no per-epoch Python when silent)."""
-    history.extend(range(start, stop), loss=losses[start:stop])
-    if verbose:
-        for epoch in range(start, stop):
-            report_epoch(verbose, epoch, epochs, float(losses[epoch]))
+def guess_seconds_per_epoch(n: int, batch_size: int, macs_per_row: int,
+                            step_seconds: float) -> float:
+    """A cautious (high) guess of one epoch's time: the engine's fixed cost a step
+    (its STEP_SECONDS), and forward plus backward at 1 GFLOP/s (three multiply-adds per
+    weight a row)."""
+    return steps_per_epoch(n, batch_size) * step_seconds + n * macs_per_row * 3e-9

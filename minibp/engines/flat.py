@@ -95,3 +95,16 @@ class FlatModel:
             if optimizer is not None and getattr(optimizer, "momentum", 0.0):
                 for p, part in zip(layer.parameters(), (w, b)):
                     optimizer.velocity(p)[...] = self.velocity[part].reshape(p.value.shape)
+
+
+def learning_rate(optimizer) -> float:
+    """The lr the optimizer's next step uses (its schedule and lr_scale applied)."""
+    current = getattr(optimizer, "current_lr", None)
+    return float(current()) if current is not None else float(optimizer.lr)
+
+
+def count_steps(optimizer, steps: int) -> None:
+    """Tell the optimizer about updates a compiled engine made for it (schedules and Adam's
+    bias correction count them)."""
+    if hasattr(optimizer, "steps"):
+        optimizer.steps += steps

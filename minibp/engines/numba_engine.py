@@ -6,62 +6,78 @@ that the layers can run here (minibp.engines.resolve); the kernels then trust th
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from minibp.engines.capabilities import loss_code
-from minibp.engines.epochs import ChunkPlanner, record_epochs, steps_per_epoch
-from minibp.engines.flat import FlatModel, training_arrays
+from minibp.engines.epochs import Chunk, Divergence, steps_per_epoch
+from minibp.engines.flat import FlatModel, count_steps, learning_rate, training_arrays
 from minibp.engines.kernels import loop  # numba: this module is imported only when it runs
-from minibp.errors import TrainingDivergedError
-from minibp.history import History
 
 PREDICT_ROWS = 256  # rows per chunk when predicting
+STEP_SECONDS = 5e-7  # a cautious guess of a step's fixed cost, for sizing chunks (epochs.py)
 _NEVER_DRAWN = np.random.default_rng(0)  # typed Generator argument for unshuffled runs
 
 
-def fit(layers, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
-        verbose) -> History:
-    """Minibatch SGD, every epoch and step compiled; same contract as Sequential.fit."""
-    flat = FlatModel(layers, rows=min(batch_size, len(X)), optimizer=optimizer)
-    n = len(X)
-    X, T = (a.ravel() for a in training_arrays(layers, X, Y, loss))
-    # Unshuffled, nothing is drawn: skip making a generator (seed=None reads OS entropy,
-    # about 20 us, a fifth of a fit's fixed cost) and hand the kernel a standing one.
-    rng = np.random.default_rng(seed) if shuffle else _NEVER_DRAWN
-    order = np.arange(n)
-    losses = np.zeros(epochs)
-    report = np.zeros(3)
-    history = History()
-    chunks = ChunkPlanner(verbose)
-    done = 0
-    try:
-        while done < epochs:
-            chunk = chunks.next_size(epochs - done)
-            started = time.perf_counter()
-            finished = loop.train_epochs(
-                X, T, order, rng, shuffle, batch_size, chunk,
-                done * steps_per_epoch(n, batch_size),
-                flat.params, flat.grads, flat.velocity, flat.trainable, flat.layout, flat.acts,
-                flat.x_buf, flat.y_buf, flat.deltas, loss_code(loss),
-                optimizer.lr, optimizer.momentum, losses[done:done + chunk], report)
-            record_epochs(history, losses, done, done + finished, epochs, verbose)
-            done += finished
-            if report[0]:
-                raise _diverged(report, done, optimizer, history)
-            chunks.took(time.perf_counter() - started)
-    finally:
-        flat.push(optimizer)
-    return history
+class Session:
+    """One fit's flat buffers and generator; run(epochs) trains that many more epochs in one
+    compiled call, and sync() writes weights and momentum back into the layers."""
+
+    def __init__(self, layers, X, Y, *, loss, optimizer, batch_size, shuffle, seed,
+                 sample_weight=None, clip_norm=None):
+        self.flat = FlatModel(layers, rows=min(batch_size, len(X)), optimizer=optimizer)
+        self.n, self.batch_size, self.shuffle = len(X), batch_size, shuffle
+        self.X, self.T = (a.ravel() for a in training_arrays(layers, X, Y, loss))
+        self.loss_id, self.optimizer = loss_code(loss), optimizer
+        # Unshuffled, nothing is drawn: skip making a generator (seed=None reads OS entropy,
+        # about 20 us, a fifth of a fit's fixed cost) and hand the kernel a standing one.
+        self.rng = np.random.default_rng(seed) if shuffle else _NEVER_DRAWN
+        self.order = np.arange(self.n)
+        self.report = np.zeros(3)
+        self.epoch = 0
+        self.synced = False  # the layers hold the latest weights; pull before training more
+
+    def run(self, epochs: int, interrupt=None) -> Chunk:
+        """Up to ``epochs`` epochs in one compiled call (a Ctrl-C is seen after it returns)."""
+        flat, optimizer = self.flat, self.optimizer
+        if self.synced:  # a callback may have changed weights or lr since
+            flat.pull(optimizer)
+            self.synced = False
+        losses = np.zeros(epochs)
+        per_epoch = steps_per_epoch(self.n, self.batch_size)
+        first_step = self.epoch * per_epoch
+        finished = loop.train_epochs(
+            self.X, self.T, self.order, self.rng, self.shuffle, self.batch_size, epochs,
+            first_step, flat.params, flat.grads, flat.velocity, flat.trainable, flat.layout,
+            flat.acts, flat.x_buf, flat.y_buf, flat.deltas, self.loss_id,
+            learning_rate(optimizer), optimizer.momentum, losses, self.report)
+        self.epoch += finished
+        steps = finished * per_epoch
+        stop = None
+        if self.report[0]:
+            stop = Divergence(int(self.report[1]) + 1, self.epoch + 1, float(self.report[2]))
+            steps = int(self.report[1]) - first_step
+        count_steps(optimizer, steps)
+        return Chunk(losses[:finished], stop)
+
+    def sync(self) -> None:
+        """Write weights, gradients and momentum back into the layers and the optimizer."""
+        self.flat.push(self.optimizer)
+        self.synced = True
+
+    close = sync
 
 
 def train_step(layers, X, Y, loss, optimizer) -> float:
     """One compiled forward, backward and update on the batch X, Y; returns its loss
-    (before the update): a one-epoch, one-batch, unshuffled fit."""
-    history = fit(layers, X, Y, loss=loss, optimizer=optimizer, epochs=1, batch_size=len(X),
-                  shuffle=False, seed=None, verbose=0)
-    return history.history["loss"][0]
+    (before the update): a one-epoch, one-batch, unshuffled run."""
+    session = Session(layers, X, Y, loss=loss, optimizer=optimizer, batch_size=len(X),
+                      shuffle=False, seed=None)
+    try:
+        chunk = session.run(1)
+    finally:
+        session.close()
+    chunk.raise_if_diverged(optimizer)
+    return float(chunk.losses[0])
 
 
 def gradients(layers, X, Y, loss) -> None:
@@ -80,10 +96,3 @@ def predict(layers, X) -> np.ndarray:
     X = np.ascontiguousarray(X, dtype=flat.dtype).ravel()
     loop.predict_rows(X, flat.params, flat.layout, flat.acts, flat.rows, out)
     return out
-
-
-def _diverged(report, epoch, optimizer, history) -> TrainingDivergedError:
-    step, value = int(report[1]) + 1, float(report[2])
-    error = TrainingDivergedError(step=step, epoch=epoch + 1, loss=value, lr=optimizer.lr)
-    error.history = history
-    return error

@@ -1,15 +1,24 @@
 """The NumPy engine: plain forward and backward through the layer objects.
 
 It is the reference every faster engine is checked against, and it never imports numba.
+One step, in order: forward, loss (weighted by sample_weight when given), backward, the
+optimizer's l2 penalty, the divergence guard on the loss and the gradient norm, clipping
+to clip_norm, the update.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from minibp.engines.epochs import epoch_batches, report_epoch
-from minibp.errors import TrainingDivergedError
-from minibp.history import History
+from minibp.engines.epochs import (
+    INTERRUPTED,
+    Chunk,
+    Divergence,
+    epoch_batches,
+    weighted_loss,
+)
+
+STEP_SECONDS = 1e-4  # a cautious guess of a step's fixed cost, for sizing chunks (epochs.py)
 
 
 def forward(layers, X: np.ndarray) -> np.ndarray:
@@ -26,49 +35,86 @@ def backward(layers, dA: np.ndarray) -> np.ndarray:
     return dA
 
 
-def train_step(layers, X, Y, loss, optimizer, *, step: int = 1, epoch: int = 1,
-               parameters=None) -> float:
-    """One forward, backward and update; returns the loss of that forward (before the update).
-
-    The divergence guard refuses the update when the loss or the gradient norm is not
-    finite, raising TrainingDivergedError; ``step`` and ``epoch`` only word its message.
-    fit passes ``parameters`` (the same records every step) once made.
-    """
+def loss_and_gradients(layers, X, Y, loss, optimizer=None, sample_weight=None,
+                       parameters=None) -> tuple[float, float]:
+    """Forward, loss, backward (and the optimizer's l2 penalty): (loss, squared gradient
+    norm, summed in float64 whatever the dtype). NaN and overflow are left for the guard."""
     parameters = _parameters(layers) if parameters is None else parameters
-    with np.errstate(over="ignore", invalid="ignore"):  # the guard below reports these
-        value = loss.forward(forward(layers, X), Y)
+    with np.errstate(over="ignore", invalid="ignore"):  # the guard reports these
+        value = weighted_loss(loss, forward(layers, X), Y, sample_weight)
         backward(layers, loss.backward())
-        norm2 = _sum_of_squares(parameters)
-    if not (np.isfinite(value) and np.isfinite(norm2)):
-        raise TrainingDivergedError(step=step, epoch=epoch, loss=value, lr=optimizer.lr)
-    optimizer.step(parameters)
-    return value
+        if getattr(optimizer, "l2", 0):
+            value += optimizer.l2_penalty(parameters, len(X))
+        return value, _sum_of_squares(parameters)
 
 
-def fit(layers, X, Y, *, loss, optimizer, epochs, batch_size, shuffle, seed,
-        verbose) -> History:
-    """Minibatch SGD epochs, one train_step per batch; see Sequential.fit for the contract."""
-    rng = np.random.default_rng(seed)
-    n = X.shape[0]
-    history = History()
-    parameters = _parameters(layers)
-    step = 0
-    for epoch in range(epochs):
-        order = rng.permutation(n) if shuffle else None
-        total = 0.0
-        for rows in epoch_batches(n, batch_size, order):
-            X_batch = X[rows]
-            step += 1
-            try:
-                value = train_step(layers, X_batch, Y[rows], loss, optimizer,
-                                   step=step, epoch=epoch + 1, parameters=parameters)
-            except TrainingDivergedError as error:
-                error.history = history
-                raise
-            total += value * len(X_batch)
-        history.record(epoch, loss=total / n)
-        report_epoch(verbose, epoch, epochs, total / n)
-    return history
+def clip(parameters, clip_norm: float | None) -> None:
+    """torch.nn.utils.clip_grad_norm_ over the trainable parameters: every gradient times
+    min(1, clip_norm / (norm + 1e-6)), norm being their global L2 norm."""
+    if clip_norm is None:
+        return
+    trainable = [p for p in parameters if not p.frozen]
+    scale = clip_norm / (float(np.sqrt(_sum_of_squares(trainable))) + 1e-6)
+    if scale < 1.0:
+        for p in trainable:
+            p.grad *= scale
+
+
+class Session:
+    """One fit's state on this engine: run(epochs) trains that many more epochs."""
+
+    def __init__(self, layers, X, Y, *, loss, optimizer, batch_size, shuffle, seed,
+                 sample_weight=None, clip_norm=None):
+        self.layers, self.X, self.Y, self.w = layers, X, Y, sample_weight
+        self.loss, self.optimizer, self.clip_norm = loss, optimizer, clip_norm
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+        self.parameters = _parameters(layers)
+        self.step = self.epoch = 0
+
+    def run(self, epochs: int, interrupt=None) -> Chunk:
+        """Up to ``epochs`` epochs; stops early at a diverging step or an interrupt."""
+        losses = []
+        for _ in range(epochs):
+            mean, stop = self._epoch(interrupt)
+            if stop is not None:
+                return Chunk(np.array(losses), stop)
+            losses.append(mean)
+        return Chunk(np.array(losses))
+
+    def _epoch(self, interrupt):
+        n = len(self.X)
+        order = self.rng.permutation(n) if self.shuffle else None
+        total = weight = 0.0
+        self.epoch += 1
+        for rows in epoch_batches(n, self.batch_size, order):
+            self.step += 1
+            w = None if self.w is None else self.w[rows]
+            value, norm2 = loss_and_gradients(self.layers, self.X[rows], self.Y[rows],
+                                              self.loss, self.optimizer, w, self.parameters)
+            if not (np.isfinite(value) and np.isfinite(norm2)):
+                return None, Divergence(self.step, self.epoch, value)
+            clip(self.parameters, self.clip_norm)
+            self.optimizer.step(self.parameters)
+            share = len(self.X[rows]) if w is None else float(np.sum(w))
+            total, weight = total + value * share, weight + share
+            if interrupt is not None and interrupt.requested:
+                return None, INTERRUPTED
+        return total / weight, None
+
+    def sync(self) -> None:
+        """Nothing to write back: this engine trains the layers' own arrays."""
+
+    close = sync
+
+
+def train_step(layers, X, Y, loss, optimizer) -> float:
+    """One forward, backward and update; returns the loss of that forward (before the update)."""
+    session = Session(layers, X, Y, loss=loss, optimizer=optimizer, batch_size=len(X),
+                      shuffle=False, seed=None)
+    chunk = session.run(1)
+    chunk.raise_if_diverged(optimizer)
+    return float(chunk.losses[0])
 
 
 def gradients(layers, X, Y, loss) -> None:

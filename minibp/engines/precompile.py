@@ -33,13 +33,18 @@ def warmup(dtypes=("float64", "float32")) -> dict[str, float]:
             layers = [Dense(2, 3, "sigmoid", seed=rng, dtype=dtype),
                       Dense(3, 2, "sigmoid", seed=rng, dtype=dtype)]
             key = f"{name}.{{}}[{dtype.name}]"
-            seconds[key.format("fit")] = _seconds(
-                engine.fit, layers, X, Y, loss=SquaredError(), optimizer=SGD(0.1), epochs=1,
-                batch_size=2, shuffle=True, seed=0, verbose=0)
+            seconds[key.format("fit")] = _seconds(_one_epoch, engine, layers, X, Y)
             seconds[key.format("gradients")] = _seconds(engine.gradients, layers, X, Y,
                                                         SquaredError())
             seconds[key.format("predict")] = _seconds(engine.predict, layers, X)
     return seconds
+
+
+def _one_epoch(engine, layers, X, Y) -> None:
+    session = engine.Session(layers, X, Y, loss=SquaredError(), optimizer=SGD(0.1),
+                             batch_size=2, shuffle=True, seed=0)
+    session.run(1)
+    session.close()
 
 
 def _seconds(function, *args, **kwargs) -> float:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import numpy as np
 
 from minibp.errors import expect_choice, expect_float_dtype, expect_int, expect_shape
 from minibp.nn.activations import ActivationLayer, get_activation
+from minibp.nn.init import DRAWS_BIAS, INITIALIZERS, call_initializer
 from minibp.nn.layer import Layer, Parameter
 
-INITS = ("xavier", "he", "uniform01")
+INITS = tuple(INITIALIZERS)  # the names init= accepts; a callable init(shape, rng) works too
 
 
 class Dense(Layer):
@@ -32,16 +34,21 @@ class Dense(Layer):
         minibp.nn.activations.register_activation for adding one.
     W, b : array_like, optional
         Explicit initial values, copied. A scalar b is broadcast to every neuron.
-    init : "xavier", "he" or "uniform01", optional
-        How to draw what W= and b= do not give. Default: Xavier/Glorot uniform, He uniform
-        for relu, zero bias. "uniform01" is the chapter's: weights and biases from [0, 1).
+    init : str or callable, optional
+        How to draw what W= and b= do not give (see minibp.nn.init): "xavier" (Glorot
+        uniform, the default), "xavier_normal", "he" (He uniform, the default for relu),
+        "he_normal", "lecun" (LeCun normal), "lecun_uniform", "uniform01" (the chapter's:
+        weights and biases from [0, 1)); "xavier_uniform", "he_uniform" and "lecun_normal"
+        are aliases. Or a function init(shape, rng) -> array, called with W's shape
+        (out_features, in_features) and this layer's Generator. Biases start at zero except
+        under "uniform01".
     seed : int or numpy.random.Generator, optional
         Source of the random draws.
     dtype : numpy float dtype, default float64
     """
 
     def __init__(self, in_features: int, out_features: int, activation: str | None = None, *,
-                 W=None, b=None, init: str | None = None, seed=None, dtype=np.float64):
+                 W=None, b=None, init: str | Callable | None = None, seed=None, dtype=np.float64):
         super().__init__()
         self.in_features = expect_int(in_features, "in_features", "Dense", least=1)
         self.out_features = expect_int(out_features, "out_features", "Dense", least=1)
@@ -63,11 +70,9 @@ class Dense(Layer):
             W = np.array(W, dtype=self.dtype)  # a copy the layer owns
             expect_shape(W, shape, "W", repr(self), " (W is (out_features, in_features))")
             return W
-        if init == "uniform01":  # drawn in the layer's dtype, so float32 stays below 1
-            return rng.random(shape, dtype=self.dtype)
-        fan_sum = self.in_features if init == "he" else self.in_features + self.out_features
-        limit = np.sqrt(6.0 / fan_sum)
-        return rng.uniform(-limit, limit, shape).astype(self.dtype)
+        if callable(init):
+            return call_initializer(init, shape, rng, self.dtype, repr(self))
+        return INITIALIZERS[init](shape, rng, self.dtype)
 
     def _initial_b(self, b, init, rng) -> np.ndarray:
         shape = (self.out_features,)
@@ -77,8 +82,8 @@ class Dense(Layer):
                 return np.full(shape, b, dtype=self.dtype)
             expect_shape(b, shape, "b", repr(self), " (or give a scalar for every neuron)")
             return b.copy()
-        if init == "uniform01":
-            return rng.random(shape, dtype=self.dtype)
+        if isinstance(init, str) and init in DRAWS_BIAS:  # drawn after W, from the same rng
+            return INITIALIZERS[init](shape, rng, self.dtype)
         return np.zeros(shape, dtype=self.dtype)
 
     # -- forward and backward ---------------------------------------------------------------
@@ -136,7 +141,10 @@ class Dense(Layer):
         return f"{type(self).__name__}({self.in_features} -> {self.out_features}{activation})"
 
 
-def _resolve_init(init: str | None, activation: str) -> str:
+def _resolve_init(init: str | Callable | None, activation: str) -> str | Callable:
+    """A name from INITS or the user's callable; None becomes the activation's default."""
     if init is None:
         return "he" if activation == "relu" else "xavier"
+    if callable(init):
+        return init
     return expect_choice(init, "init", "Dense", INITS)

@@ -281,7 +281,9 @@ def test_dtype_of_every_array(dtype):
                  "Dense: activation must be one of 'identity', 'sigmoid', 'tanh', 'relu', "
                  "got 'swish'", id="activation"),
     pytest.param((2, 2), {"init": "normal"}, ValueError,
-                 "Dense: init must be one of 'xavier', 'he', 'uniform01', got 'normal'", id="init"),
+                 "Dense: init must be one of 'xavier', 'xavier_uniform', 'xavier_normal', 'he', "
+                 "'he_uniform', 'he_normal', 'lecun', 'lecun_normal', 'lecun_uniform', "
+                 "'uniform01', got 'normal'", id="init"),
     pytest.param((2, 2), {"dtype": np.int64}, TypeError,
                  r"Dense: dtype must be float32 or float64, got int64",
                  id="dtype"),

@@ -1,7 +1,8 @@
-"""minibp.optim: SGD with and without momentum.
+"""minibp.optim.sgd: SGD with momentum, Nesterov momentum and weight decay.
 
 References: the update rules as plain Python float loops, and (when torch is installed)
-torch.optim.SGD on the same network in float64.
+torch.optim.SGD driven by the same gradients for 100 steps, and on the same network in
+float64.
 """
 
 from __future__ import annotations
@@ -112,8 +113,8 @@ def test_zero_lr_and_zero_momentum_are_allowed():
                  "momentum must be a finite number >= 0 and < 1, got 1.5", id="momentum-1.5"),
     pytest.param({"momentum": -0.5}, ValueError, "momentum must be a finite number >= 0",
                  id="momentum-negative"),
-    pytest.param({"lr": "fast"}, TypeError, "lr must be a number, got 'fast'", id="lr-word"),
-    pytest.param({"lr": None}, TypeError, "lr must be a number, got None", id="lr-None"),
+    pytest.param({"lr": "fast"}, TypeError, "lr must be a number or a schedule", id="lr-word"),
+    pytest.param({"lr": None}, TypeError, "lr must be a number or a schedule", id="lr-None"),
     pytest.param({"momentum": [0.9]}, TypeError, "momentum must be a number",
                  id="momentum-list"),
 ])
@@ -129,12 +130,110 @@ def test_non_number_kinds_are_type_error(kwargs):
         SGD(**kwargs)
 
 
-def test_repr():
-    assert repr(SGD(lr=0.5)) == "SGD(lr=0.5)"
+def loop_sgd(values, gradients, lr, mu=0.0, nesterov=False, weight_decay=0.0):
+    """torch.optim.SGD's rule (dampening 0) in plain floats, one entry at a time."""
+    p = list(values)
+    buf = [0.0] * len(p)
+    for g in gradients:
+        for i in range(len(p)):
+            d = g[i] + weight_decay * p[i]
+            if mu:
+                buf[i] = mu * buf[i] + d
+                d = d + mu * buf[i] if nesterov else buf[i]
+            p[i] = p[i] - lr * d
+    return p, buf
+
+
+@pytest.mark.parametrize(("mu", "nesterov", "weight_decay"), [
+    (0.0, False, 0.1), (0.9, True, 0.0), (0.5, True, 0.2), (0.9, False, 0.05),
+], ids=["decay", "nesterov", "nesterov-decay", "momentum-decay"])
+def test_nesterov_and_weight_decay_match_loop(mu, nesterov, weight_decay):
+    lr, steps = 0.05, 7
+    p = parameter(11, shape=(3, 2))
+    start = p.value.ravel().tolist()
+    rng = np.random.default_rng(12)
+    gradients = [rng.normal(size=p.value.shape) for _ in range(steps)]
+    optimizer = SGD(lr, mu, nesterov=nesterov, weight_decay=weight_decay)
+    for g in gradients:
+        p.grad[...] = g
+        optimizer.step([p])
+    expected_p, expected_buf = loop_sgd(start, [g.ravel().tolist() for g in gradients], lr, mu,
+                                        nesterov, weight_decay)
+    assert p.value.ravel().tolist() == pytest.approx(expected_p, rel=1e-14, abs=1e-15)
+    if mu:
+        assert optimizer.state(p)["momentum_buffer"].ravel().tolist() == pytest.approx(
+            expected_buf, rel=1e-14, abs=1e-15)
+    assert optimizer.steps == steps
+
+
+def test_state_names_follow_momentum():
+    p = parameter(13)
+    assert SGD(0.1).state_names == ()
+    assert SGD(0.1).state(p) == {}
+    optimizer = SGD(0.1, momentum=0.9)
+    assert optimizer.state_names == ("momentum_buffer",)
+    assert optimizer.state(p)["momentum_buffer"] is optimizer.velocity(p)
+
+
+def test_frozen_parameter_gets_no_state_and_weight_decay_leaves_it_alone():
+    p, frozen = parameter(14), parameter(15, frozen=True)
+    before = frozen.value.copy()
+    optimizer = SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.5)
+    for _ in range(3):
+        optimizer.step([p, frozen])
+    assert np.array_equal(frozen.value, before)
+    assert optimizer.has_state(p) and not optimizer.has_state(frozen)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"nesterov": True}, ValueError,
+     "SGD: nesterov=True needs momentum > 0, got momentum=0.0; pass e.g. momentum=0.9"),
+    ({"momentum": 0.9, "nesterov": "yes"}, TypeError,
+     "SGD: nesterov must be True or False, got 'yes'"),
+    ({"weight_decay": -1}, ValueError,
+     "SGD: weight_decay must be a finite number >= 0, got -1.0"),
+    ({"l2": -0.1}, ValueError, "SGD: l2 must be a finite number >= 0, got -0.1"),
+    ({"lr": -0.1}, ValueError, "SGD: lr must be a finite number >= 0, got -0.1"),
+    ({"lr": "fast"}, TypeError,
+     "SGD: lr must be a number or a schedule (a callable step -> lr), got 'fast'"),
+    ({"momentum": 1.0}, ValueError, "SGD: momentum must be a finite number >= 0 and < 1, got 1.0"),
+], ids=["nesterov-without-momentum", "nesterov-word", "weight-decay", "l2", "lr", "lr-word",
+        "momentum"])
+def test_invalid_settings_exact_messages(kwargs, error, message):
+    with pytest.raises(error) as caught:
+        SGD(**kwargs)
+    assert str(caught.value) == message
+
+
+def test_repr_shows_only_settings_that_differ():
+    assert repr(SGD()) == "SGD(lr=0.01)"
     assert repr(SGD(lr=0.5, momentum=0.9)) == "SGD(lr=0.5, momentum=0.9)"
+    assert repr(SGD(lr=0.1, momentum=0.9, nesterov=True)) == \
+        "SGD(lr=0.1, momentum=0.9, nesterov=True)"
+    assert repr(SGD(0.1, weight_decay=1e-4, l2=0.5)) == "SGD(lr=0.1, weight_decay=0.0001, l2=0.5)"
 
 
 # -- against PyTorch --------------------------------------------------------------------------
+@pytest.mark.parametrize(("mu", "nesterov", "weight_decay"), [
+    (0.0, False, 0.0), (0.9, False, 0.0), (0.9, True, 0.0), (0.0, False, 0.01),
+    (0.8, False, 0.01), (0.9, True, 0.05),
+], ids=["plain", "momentum", "nesterov", "decay", "momentum-decay", "nesterov-decay"])
+def test_100_steps_match_torch(torch_drift, mu, nesterov, weight_decay):
+    torch = pytest.importorskip("torch")
+    optimizer = SGD(0.05, mu, nesterov=nesterov, weight_decay=weight_decay)
+    drift = torch_drift(optimizer, lambda params: torch.optim.SGD(
+        params, lr=0.05, momentum=mu, nesterov=nesterov, weight_decay=weight_decay))
+    assert drift <= 1e-12
+
+
+def test_frozen_parameter_matches_torch_skipping_it(torch_drift):
+    torch = pytest.importorskip("torch")
+    optimizer = SGD(0.05, 0.9, nesterov=True)
+    drift = torch_drift(optimizer, lambda params: torch.optim.SGD(
+        params, lr=0.05, momentum=0.9, nesterov=True), frozen=(1,))
+    assert drift <= 1e-12
+
+
 @pytest.mark.parametrize("engine", ["numpy", "numba"])
 def test_momentum_sgd_matches_torch(engine):
     torch = pytest.importorskip("torch")

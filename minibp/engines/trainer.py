@@ -1,0 +1,180 @@
+"""The training loop every engine shares: chunks of epochs, validation, metrics, callbacks,
+progress, divergence and Ctrl-C.
+
+Sequential.fit checks its arguments, then calls run(). The engine's Session does the steps;
+everything between epochs happens here, the same for every engine.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from minibp.engines import macs_per_step
+from minibp.engines.epochs import INTERRUPTED, ChunkPlanner, Divergence, guess_seconds_per_epoch
+from minibp.engines.evaluation import evaluate
+from minibp.engines.progress import Progress
+from minibp.history import History
+
+
+@dataclass
+class Plan:
+    """Everything fit was asked to do, checked."""
+
+    epochs: int
+    batch_size: int
+    shuffle: bool
+    seed: object
+    sample_weight: np.ndarray | None = None
+    clip_norm: float | None = None
+    on_divergence: str = "raise"
+    verbose: object = "auto"
+    metrics: list = field(default_factory=list)          # (name, function)
+    callbacks: list = field(default_factory=list)
+    validation: tuple | None = None                      # (X, Y, sample_weight or None)
+
+
+class InterruptGuard:
+    """While fit runs in the main thread, Ctrl-C sets ``requested`` instead of raising
+    wherever Python happens to be, so that the engines stop after a whole step; a second
+    Ctrl-C raises at once. Elsewhere (another thread) it does nothing."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._handle)
+            except ValueError:  # signals unavailable here (an embedded interpreter)
+                self._previous = None
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def run(model, engine, X, Y, loss, optimizer, plan: Plan) -> History:
+    """Train model.layers on X, Y with the engine module chosen by resolve; see
+    Sequential.fit for the contract."""
+    session = engine.Session(model.layers, X, Y, loss=loss, optimizer=optimizer,
+                             batch_size=plan.batch_size, shuffle=plan.shuffle, seed=plan.seed,
+                             sample_weight=plan.sample_weight, clip_norm=plan.clip_norm)
+    loop = _Loop(model, engine, session, X, Y, loss, optimizer, plan)
+    with InterruptGuard() as interrupt:
+        try:
+            loop.train(interrupt)
+        finally:
+            session.close()
+            loop.progress.close(*loop.last)
+        for callback in plan.callbacks:
+            _call(callback, "on_train_end", loop.last[1])
+    return loop.history
+
+
+class _Loop:
+    def __init__(self, model, engine, session, X, Y, loss, optimizer, plan: Plan):
+        self.model, self.engine, self.session = model, engine, session
+        self.X, self.Y, self.loss, self.optimizer, self.plan = X, Y, loss, optimizer, plan
+        self.history = History()
+        self.progress = Progress(plan.verbose, plan.epochs)
+        self.per_epoch = bool(plan.callbacks or plan.validation or plan.metrics)
+        macs = macs_per_step(model, 1)
+        self.planner = ChunkPlanner(self.per_epoch, guess_seconds_per_epoch(
+            len(X), plan.batch_size, macs, engine.STEP_SECONDS))
+        self.last = (None, {}, 0.0)  # the last completed epoch, its logs, its seconds
+
+    def train(self, interrupt) -> None:
+        model, plan = self.model, self.plan
+        model.stop_training = False
+        for callback in plan.callbacks:
+            _call(callback, "set_model", model)
+            _call(callback, "on_train_begin", {})
+        done = 0
+        while done < plan.epochs and not model.stop_training:
+            size = self.planner.next_size(plan.epochs - done)
+            if self.per_epoch:
+                for callback in plan.callbacks:
+                    _call(callback, "on_epoch_begin", done, {})
+            started = time.perf_counter()
+            chunk = self.session.run(size, interrupt)
+            seconds = time.perf_counter() - started
+            done = self._record(done, chunk.losses, seconds)
+            self._stop_if(chunk.stop, interrupt)
+            self.planner.took(seconds, len(chunk.losses))
+        if model.stop_training and self.history.stopped_reason is None:
+            reasons = [getattr(c, "stop_reason", None) for c in plan.callbacks
+                       if getattr(c, "stopped_epoch", None) is not None]
+            self.history.stopped_reason = next((r for r in reasons if r), "callback")
+
+    def _record(self, first: int, losses: np.ndarray, seconds: float) -> int:
+        """History, progress and callbacks for the epochs a chunk completed."""
+        count = len(losses)
+        if count == 0:
+            return first
+        each = seconds / count
+        logs = {"loss": float(losses[-1])}
+        if self.per_epoch:
+            self.session.sync()  # the layers hold this epoch's weights: evaluate, callbacks
+            logs.update(self._epoch_logs())
+        columns = {"loss": losses, **{k: [v] for k, v in logs.items() if k != "loss"}}
+        self.history.extend(range(first, first + count), seconds=[each] * count, **columns)
+        self.progress.chunk_done(first, losses, each, logs)
+        self.last = (first + count - 1, logs, each)
+        if self.per_epoch:
+            for callback in self.plan.callbacks:
+                _call(callback, "on_epoch_end", first, logs)
+        return first + count
+
+    def _epoch_logs(self) -> dict:
+        """Metrics on the training data, then loss and metrics on the validation data, each
+        computed after the epoch with the weights it ended with."""
+        plan, logs = self.plan, {}
+        if plan.metrics:
+            found = evaluate(self.model, self.engine, self.X, self.Y, None, plan.metrics,
+                             plan.sample_weight, last_loss=self.loss)
+            logs.update(found)
+        if plan.validation is not None:
+            Xv, Yv, wv = plan.validation
+            found = evaluate(self.model, self.engine, Xv, Yv, self.loss, plan.metrics, wv,
+                             last_loss=self.loss)
+            logs.update({f"val_{name}": value for name, value in found.items()})
+        return logs
+
+    def _stop_if(self, stop, interrupt) -> None:
+        if isinstance(stop, Divergence):
+            self.history.stopped_reason = "diverged"
+            if self.plan.on_divergence == "raise":
+                error = stop.error(_lr(self.optimizer))
+                error.history = self.history
+                raise error
+            self.model.stop_training = True
+        elif stop == INTERRUPTED or interrupt.requested:
+            self.history.stopped_reason = "interrupted"
+            error = KeyboardInterrupt("fit was interrupted; the weights are those after the "
+                                      "last whole step, and .history holds the epochs done")
+            error.history = self.history
+            raise error
+
+
+def _lr(optimizer) -> float:
+    current = getattr(optimizer, "current_lr", None)
+    return current() if current is not None else optimizer.lr
+
+
+def _call(callback, hook: str, *args) -> None:
+    method = getattr(callback, hook, None)
+    if method is not None:
+        method(*args)
