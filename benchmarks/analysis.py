@@ -3,17 +3,21 @@
 W1/W2 (group "chapter"): speedups against the chapter's pure Python and PyTorch, weights
 against the chapter's. W3/W4 (group "mlp"): time over the GEMM-only bound's, samples per
 second, weights against plain NumPy's as a relative difference (see max_rel_difference).
+Competitors that train with Adam are held to an Adam reference instead, and timed against
+the same code with SGD too: adam_analysis.py.
 """
 
 from __future__ import annotations
 
-import statistics
-
 import numpy as np
 
+from benchmarks import adam_analysis
 from benchmarks.competitors import (
+    ADAM_REFERENCE,
     BASELINE,
     BY_NAME,
+    MLP_ADAM,
+    MLP_ADAM_REFERENCE,
     MLP_BASELINE,
     MLP_NEEDED,
     MLP_REFERENCE,
@@ -21,6 +25,7 @@ from benchmarks.competitors import (
     TORCH,
 )
 from benchmarks.harness import max_abs_difference, speedup
+from benchmarks.measures import max_rel_difference, optimizer_of, paired_ratio, target_row
 
 AGREEMENT = 1e-12          # every competitor's final weights, against the baseline's
 COMPILED_MINIBP = ("minibp", "minibp_numba")
@@ -32,17 +37,24 @@ MLP_TARGET_VS_BOUND = 1.2  # minibp (engine auto) within 1.2x of the GEMM-only b
 
 
 def compare(results: dict) -> None:
-    """Add speedups against the baseline and PyTorch, and weight differences, in place."""
+    """Add speedups against the baseline and PyTorch, and weight differences, in place; for
+    the Adam competitors, against PyTorch's Adam and the Adam reference (adam_analysis)."""
     base = results.get(BASELINE, {})
     torch = results.get(TORCH, {})
+    torch_adam = results.get(ADAM_REFERENCE, {})
     for result in results.values():
         if result["status"] != "ok":
+            continue
+        if optimizer_of(result) == "adam":
+            result["speedup_vs_torch_adam"] = speedup(torch_adam.get("median_s"),
+                                                      result["median_s"])
             continue
         result["speedup_vs_chapter"] = speedup(base.get("median_s"), result["median_s"])
         result["speedup_vs_torch"] = speedup(torch.get("median_s"), result["median_s"])
         if base.get("status") == "ok":
             result["max_abs_diff_vs_chapter"] = max_abs_difference(result["weights"],
                                                                    base["weights"])
+    adam_analysis.compare(results, ADAM_REFERENCE)
 
 
 def entry(workload, results: dict, repeats: int, processes: int) -> dict:
@@ -56,27 +68,19 @@ def entry(workload, results: dict, repeats: int, processes: int) -> dict:
         found.update(samples=workload.samples, dtype=workload.dtype,
                      tolerance=MLP_AGREEMENT[workload.dtype],
                      fit=mlp_fit(workload, reference.get("weights")))
-        return found
+        return found | adam_analysis.entry_fields(workload, results, MLP_ADAM_REFERENCE,
+                                                  mlp_fit, "adam_fit")
     compare(results)
     base = results.get(BASELINE, {})
     found["final_loss"] = final_loss(workload, base["weights"]) if "weights" in base else None
-    return found
-
-
-def max_rel_difference(ours: list[np.ndarray], theirs: list[np.ndarray]) -> float:
-    """Largest max|a - b| / max|b| over matching arrays (each array scaled by its own largest
-    magnitude, so biases near zero do not blow it up); inf when the shapes do not match."""
-    worst = max_abs_difference(ours, theirs)
-    if worst in (0.0, float("inf")):
-        return worst
-    return max(float(np.max(np.abs(np.subtract(a, b, dtype=np.float64)))
-                     / max(float(np.max(np.abs(b))), np.finfo(np.float64).tiny))
-               for a, b in zip(ours, theirs))
+    return found | adam_analysis.entry_fields(workload, results, ADAM_REFERENCE, final_loss,
+                                              "adam_final_loss")
 
 
 def compare_mlp(results: dict, samples: int) -> None:
     """Add time / the GEMM-only bound's (and / the needed products'), samples per second and
-    the relative weight difference from plain NumPy, in place (None where one is missing)."""
+    the relative weight difference from plain NumPy, in place (None where one is missing);
+    the Adam competitors' weights against the Adam reference's instead (adam_analysis)."""
     bound = results.get(MLP_BASELINE, {})
     needed = results.get(MLP_NEEDED, {})
     reference = results.get(MLP_REFERENCE, {})
@@ -87,19 +91,12 @@ def compare_mlp(results: dict, samples: int) -> None:
         result["time_vs_bound_paired"] = paired_ratio(result, bound)
         result["time_vs_needed"] = speedup(result["median_s"], needed.get("median_s"))
         result["samples_per_s"] = samples / result["median_s"]
+        if optimizer_of(result) == "adam":
+            continue                                  # held to the Adam reference below
         ours, theirs = result.get("weights"), reference.get("weights")
         result["max_rel_diff_vs_reference"] = (
             max_rel_difference(ours, theirs) if ours and theirs else None)
-
-
-def paired_ratio(result: dict, reference: dict) -> float | None:
-    """Median over the samples of this competitor's time over the reference's sample of the
-    same round and process index. A shared machine drifts between slow and fast spells that
-    last about a round; a ratio within the round cancels much of that."""
-    ours, theirs = result.get("process_samples_s"), reference.get("process_samples_s")
-    if not ours or not theirs or [len(s) for s in ours] != [len(s) for s in theirs]:
-        return None
-    return statistics.median(a / b for mine, its in zip(ours, theirs) for a, b in zip(mine, its))
+    adam_analysis.compare(results, MLP_ADAM_REFERENCE)
 
 
 def mlp_fit(workload, weights) -> dict | None:
@@ -145,25 +142,26 @@ def targets(workloads: dict, startup: dict | None) -> list[dict]:
             label = BY_NAME[name].label
             for what, field in (("chapter's pure Python", "vs_chapter"), ("PyTorch", "vs_torch")):
                 value = result.get(f"speedup_{field}")
-                rows.append(_row(f"{key}: {label}, times faster than {what}", value,
-                                 f">= {TARGETS[field]:g}x", value is not None
-                                 and value >= TARGETS[field], value and f"{value:.1f}x"))
+                rows.append(target_row(f"{key}: {label}, times faster than {what}", value,
+                                       f">= {TARGETS[field]:g}x", value is not None
+                                       and value >= TARGETS[field], value and f"{value:.1f}x"))
         worst = max((r.get("max_abs_diff_vs_chapter", 0.0) for r in results.values()
-                     if r["status"] == "ok"), default=None)
-        rows.append(_row(f"{key}: every competitor ends at the chapter's weights", worst,
-                         f"<= {AGREEMENT:g}", worst is not None and worst <= AGREEMENT,
-                         worst is not None and f"{worst:.1e}"))
+                     if r["status"] == "ok" and optimizer_of(r) == "sgd"), default=None)
+        rows.append(target_row(f"{key}: every competitor ends at the chapter's weights", worst,
+                               f"<= {AGREEMENT:g}", worst is not None and worst <= AGREEMENT,
+                               worst is not None and f"{worst:.1e}"))
+        rows += adam_analysis.targets(key, entry, ADAM_REFERENCE)
     if startup:
         seconds = startup["import"]["import_minibp_s"]
-        rows.append(_row("`import minibp`, fresh process (median)", seconds,
-                         f"< {TARGETS['import_s']} s", seconds < TARGETS["import_s"],
-                         f"{seconds:.3f} s"))
+        rows.append(target_row("`import minibp`, fresh process (median)", seconds,
+                               f"< {TARGETS['import_s']} s", seconds < TARGETS["import_s"],
+                               f"{seconds:.3f} s"))
         second = startup["cache"]["second_process"]
         reused = "unavailable" not in second and second["cache_misses"] == 0 \
             and second["cache_hits"] > 0
-        rows.append(_row("second process loads the compiled cache (no numba cache miss)",
-                         second.get("cache_hits"), "0 misses", reused,
-                         f"{second['cache_hits']} hits, {second['cache_misses']} misses"))
+        rows.append(target_row("second process loads the compiled cache (no numba cache miss)",
+                               second.get("cache_hits"), "0 misses", reused,
+                               f"{second['cache_hits']} hits, {second['cache_misses']} misses"))
     return rows
 
 
@@ -177,26 +175,22 @@ def mlp_targets(workloads: dict) -> list[dict]:
         results = entry["competitors"]
         minibp = results.get("minibp", {})
         ratio = minibp.get("time_vs_bound")
-        rows.append(_row(f"{key}: minibp fit, default engine, time / GEMM-only bound", ratio,
-                         f"<= {MLP_TARGET_VS_BOUND}x", ratio is not None
-                         and ratio <= MLP_TARGET_VS_BOUND, ratio and f"{ratio:.2f}x"))
+        rows.append(target_row(f"{key}: minibp fit, default engine, time / GEMM-only bound", ratio,
+                               f"<= {MLP_TARGET_VS_BOUND}x", ratio is not None
+                               and ratio <= MLP_TARGET_VS_BOUND, ratio and f"{ratio:.2f}x"))
         for name in (MLP_REFERENCE, MLP_TORCH):
             faster = speedup(results.get(name, {}).get("median_s"), minibp.get("median_s"))
-            rows.append(_row(f"{key}: minibp fit, default engine, times faster than "
-                             f"{BY_NAME[name].label}", faster, "> 1x",
-                             faster is not None and faster > 1, faster and f"{faster:.2f}x"))
+            rows.append(target_row(f"{key}: minibp fit, default engine, times faster than "
+                                   f"{BY_NAME[name].label}", faster, "> 1x",
+                                   faster is not None and faster > 1, faster and f"{faster:.2f}x"))
         diffs = [r.get("max_rel_diff_vs_reference") for r in results.values()
-                 if r["status"] == "ok"]
+                 if r["status"] == "ok" and optimizer_of(r) == "sgd"]
         worst = max((d for d in diffs if d is not None), default=None)
         tolerance = entry["tolerance"]
-        rows.append(_row(f"{key}: every competitor ends at plain NumPy's weights "
-                         f"({entry['dtype']}, max relative difference)", worst,
-                         f"<= {tolerance:g}", worst is not None and worst <= tolerance,
-                         worst is not None and f"{worst:.1e}"))
+        rows.append(target_row(f"{key}: every competitor ends at plain NumPy's weights "
+                               f"({entry['dtype']}, max relative difference)", worst,
+                               f"<= {tolerance:g}", worst is not None and worst <= tolerance,
+                               worst is not None and f"{worst:.1e}"))
+        if key in MLP_ADAM:
+            rows += adam_analysis.targets(key, entry, MLP_ADAM_REFERENCE)
     return rows
-
-
-def _row(what: str, value, target: str, met: bool, shown) -> dict:
-    return {"what": what, "value": value, "target": target,
-            "measured": shown if value is not None else "not measured",
-            "met": bool(met) if value is not None else None}

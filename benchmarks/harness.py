@@ -102,8 +102,9 @@ def run_workload(workload, competitors, repeats: int, pause: float, min_sample_s
                  processes: int = 1, log=print) -> dict:
     """Time every competitor on one workload, in `processes` processes each; returns
     per-competitor results (no ratios yet)."""
-    results = {c.name: {"label": c.label, "status": "ok", "first_calls_s": [],
-                        "samples_s": [], "process_samples_s": [[] for _ in range(processes)]}
+    results = {c.name: {"label": c.label, "optimizer": c.optimizer, "status": "ok",
+                        "first_calls_s": [], "samples_s": [],
+                        "process_samples_s": [[] for _ in range(processes)]}
                for c in competitors}
     with tempfile.TemporaryDirectory(prefix="minibp-bench-numba-") as cache_root:
         caches = {c.name: tempfile.mkdtemp(prefix=f"{c.name}-", dir=cache_root)

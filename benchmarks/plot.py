@@ -16,6 +16,7 @@ from pathlib import Path
 if __package__ in (None, ""):          # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import report
 from benchmarks.harness import REPO
 
 DEFAULT_PNG = REPO / "docs" / "benchmarks_w3_w4.png"
@@ -33,12 +34,12 @@ def matplotlib_missing() -> str | None:
 def bars(workloads: dict) -> tuple[list[str], dict[str, list]]:
     """(workload titles, {competitor label: per workload, None if it did not run, else
     (samples/s at the median, at the slow quartile, at the fast one, time / bound)}) for
-    the MLP workloads, competitors in table order."""
+    the MLP workloads, the SGD competitors in table order (Adam's are in their own table)."""
     entries = [e for e in workloads.values() if e.get("group") == "mlp"]
     titles = [f"{e['key']} ({e['dtype']})" for e in entries]
     series: dict[str, list] = {}
     for i, entry in enumerate(entries):
-        for result in entry["competitors"].values():
+        for result in report.sgd_results(entry):
             values = series.setdefault(result["label"], [None] * len(entries))
             if result["status"] == "ok":
                 values[i] = (result["samples_per_s"], entry["samples"] / result["q3_s"],

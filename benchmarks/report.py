@@ -1,10 +1,15 @@
-"""Markdown tables for the terminal and docs/benchmarks.md, and the marked docs sections."""
+"""Markdown tables for the terminal and docs/benchmarks.md, and the marked docs sections.
+
+The workload tables here hold the SGD competitors; the Adam ones have tables of their own
+(adam_report.py), so the SGD tables read as they did before Adam was measured.
+"""
 
 from __future__ import annotations
 
 import re
 
 from benchmarks.machine import describe_threads
+from benchmarks.measures import optimizer_of
 
 
 def ms(seconds: float | None) -> str:
@@ -49,13 +54,21 @@ WORKLOAD_HEADER = ["competitor", "first call: empty cache / cached (ms)", "media
                    "max abs diff of weights vs chapter"]
 
 
+def sgd_results(entry: dict) -> list[dict]:
+    """The results of the competitors that train with SGD (and the GEMM-only bounds)."""
+    return [r for r in entry["competitors"].values() if optimizer_of(r) == "sgd"]
+
+
+def unavailable_row(result: dict, columns: int) -> list[str]:
+    return [result["label"], f"unavailable: {short(result['reason'])}"] + ["-"] * (columns - 2)
+
+
 def workload_table(entry: dict) -> str:
-    """One row per competitor, with the workload's title and the final loss under it."""
+    """One row per SGD competitor, with the workload's title and the final loss under it."""
     rows = []
-    for result in entry["competitors"].values():
+    for result in sgd_results(entry):
         if result["status"] != "ok":
-            rows.append([result["label"], f"unavailable: {short(result['reason'])}"]
-                        + ["-"] * (len(WORKLOAD_HEADER) - 2))
+            rows.append(unavailable_row(result, len(WORKLOAD_HEADER)))
             continue
         first = ms(result["first_call_s"])
         if result.get("first_call_cached_s") is not None:
@@ -84,12 +97,11 @@ MLP_HEADER = ["competitor", "first call: empty cache / cached (s)", "median (s)"
 
 
 def mlp_table(entry: dict) -> str:
-    """W3/W4: one row per competitor, seconds per epoch; the fit of the data under it."""
+    """W3/W4: one row per SGD competitor, seconds per epoch; the fit of the data under it."""
     rows = []
-    for result in entry["competitors"].values():
+    for result in sgd_results(entry):
         if result["status"] != "ok":
-            rows.append([result["label"], f"unavailable: {short(result['reason'])}"]
-                        + ["-"] * (len(MLP_HEADER) - 2))
+            rows.append(unavailable_row(result, len(MLP_HEADER)))
         else:
             rows.append(_mlp_row(result))
     return "\n\n".join([table(MLP_HEADER, rows), mlp_notes(entry)])

@@ -6,7 +6,8 @@ raw/ beside it: see records.py) and, with --write-docs, the tables into docs/ben
 between its <!-- bench:... --> markers (and, when W3 or W4 ran and matplotlib is there, the
 plot docs/benchmarks_w3_w4.png). A run rewrites only the sections of the workloads it ran:
 the machine and targets sections of W1/W2 ("machine", "targets") and of W3/W4 ("mlp-machine",
-"mlp-targets") are apart, so each says which run it came from.
+"mlp-targets") are apart, so each says which run it came from. A workload's Adam competitors
+have a table of their own below its SGD table ("W1-adam"), written when any of them ran.
 """
 
 from __future__ import annotations
@@ -20,7 +21,17 @@ from pathlib import Path
 if __package__ in (None, ""):          # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import analysis, competitors, harness, plot, records, report, startup, workloads
+from benchmarks import (
+    adam_report,
+    analysis,
+    competitors,
+    harness,
+    plot,
+    records,
+    report,
+    startup,
+    workloads,
+)
 from benchmarks.machine import load_average, machine_info
 
 RESULTS = harness.REPO / "benchmarks" / "results"
@@ -130,15 +141,27 @@ def sections(record: dict) -> dict[str, str]:
     chapter, mlp = group(record, "chapter"), group(record, "mlp")
     if chapter:
         found["machine"] = machine + "\n\n" + report.threads_table(chapter)
-        found.update({key: report.workload_table(entry) for key, entry in chapter.items()})
+        found.update(workload_tables(chapter, report.workload_table))
     if record["startup"]:
         found["startup"] = report.startup_table(record["startup"])
     if chapter:
         found["targets"] = report.targets_table(record["targets"])
     if mlp:
         found["mlp-machine"] = machine + "\n\n" + report.threads_table(mlp)
-        found.update({key: report.mlp_table(entry) for key, entry in mlp.items()})
+        found.update(workload_tables(mlp, report.mlp_table))
         found["mlp-targets"] = report.targets_table(record["mlp_targets"])
+    return found
+
+
+def workload_tables(entries: dict, sgd_table) -> dict[str, str]:
+    """Each workload's SGD table under its key and, when Adam competitors ran, their table
+    under key-adam, right after it."""
+    found = {}
+    for key, entry in entries.items():
+        found[key] = sgd_table(entry)
+        adam = adam_report.table_of(entry)
+        if adam is not None:
+            found[f"{key}-adam"] = adam
     return found
 
 

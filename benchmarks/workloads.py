@@ -2,7 +2,8 @@
 
 Two groups. "chapter": W1 and W2, single-sample SGD on the chapter's tiny sigmoid networks
 (Workload). "mlp": W3 (float32) and W4 (float64), one epoch of minibatch SGD on a
-784-256-128-10 MLP with synthetic data (MLPWorkload).
+784-256-128-10 MLP with synthetic data (MLPWorkload). Each also names the learning rate its
+Adam competitors train with (adam_lr): the same network, weights, data and order, Adam's step.
 
 A workload is plain data (arrays and numbers), so it pickles into the worker processes;
 W3/W4's 60,000 x 784 inputs are not in it but regenerated from their seed in each process
@@ -25,6 +26,16 @@ FULL_SAMPLES = 60_000       # W3/W4: one epoch of this many samples
 QUICK_SAMPLES = 6_000
 MLP_SIZES = (784, 256, 128, 10)
 MLP_BATCH, MLP_LR = 128, 0.05
+CHAPTER_LR = 0.5            # W1/W2's SGD: the chapter's learning rate
+# Adam's learning rates, beside SGD's (torch.optim.Adam's defaults otherwise). Adam's step is
+# about lr per weight whatever the gradient's size, so it wants a smaller lr than SGD.
+# Measured on minibp's NumPy engine over the full workloads: W1 and W2 at 0.01 train stably,
+# W1's loss falling at every step from 0.298 to 3e-18 (at 0.1 it jumps tenfold on the way),
+# W2's from 0.18 to 7e-5 (SGD at 0.5: 9e-4; Adam at 1e-3 leaves it at 0.11). W3/W4 at 1e-3,
+# Adam's usual lr: the epoch takes the loss from 2.58 to 0.52, accuracy from 10% to 89%
+# (SGD at 0.05: 2.25, 19%).
+CHAPTER_ADAM_LR = 0.01
+MLP_ADAM_LR = 1e-3
 MLP_INIT_SEED = 0           # minibp.mlp(..., seed=0): the initial weights
 MLP_SHUFFLE_SEED = 0        # fit(..., seed=0): the order, default_rng(0).permutation(n)
 MLP_DATA_SEED = 0           # the synthetic X and the labelling matrix R
@@ -54,6 +65,7 @@ class Workload:
     Y: np.ndarray
     layers: tuple[Layer, ...]
     lr: float
+    adam_lr: float
     epochs: int
     shuffle: bool
     seed: int | None
@@ -119,6 +131,7 @@ class MLPWorkload:
     samples: int
     batch_size: int
     lr: float
+    adam_lr: float
     seed: int
     layers: tuple[Layer, ...]
 
@@ -173,8 +186,8 @@ def mlp_workload(key: str, dtype: str, samples: int = FULL_SAMPLES) -> MLPWorklo
     steps = math.ceil(samples / MLP_BATCH)
     title = (f"784-256-128-10 sigmoid MLP, softmax cross-entropy, {dtype}, one epoch of "
              f"{samples:,} samples in {steps} batches of {MLP_BATCH}")
-    return MLPWorkload(key, title, MLP_SIZES, dtype, samples, MLP_BATCH, MLP_LR,
-                       MLP_SHUFFLE_SEED, layers)
+    return MLPWorkload(key, title, MLP_SIZES, dtype, samples, MLP_BATCH, lr=MLP_LR,
+                       adam_lr=MLP_ADAM_LR, seed=MLP_SHUFFLE_SEED, layers=layers)
 
 
 WORKLOADS = {"W1": chapter_workload, "W2": xor_workload}
@@ -198,4 +211,5 @@ def _from_model(key, title, model, X, Y, *, epochs, shuffle, seed) -> Workload:
         frozen = {p.name for p in layer.parameters() if p.frozen}
         layers.append(Layer(layer.W.copy(), layer.b.copy(), train_bias="b" not in frozen))
     return Workload(key, title, np.array(X, dtype=np.float64), np.array(Y, dtype=np.float64),
-                    tuple(layers), lr=0.5, epochs=epochs, shuffle=shuffle, seed=seed)
+                    tuple(layers), lr=CHAPTER_LR, adam_lr=CHAPTER_ADAM_LR, epochs=epochs,
+                    shuffle=shuffle, seed=seed)

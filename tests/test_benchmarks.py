@@ -1,8 +1,9 @@
 """The benchmark harness is fair and its arithmetic right; no timings are asserted here.
 
 Fair: every competitor, run for a few dozen steps of each workload, ends at the weights of an
-independent reference, minibp's NumPy engine (and the chapter's own numbers where it has them).
-W3/W4 run on 500 samples: 4 steps, the last one short, as the full epoch's is.
+independent reference, minibp's NumPy engine (and the chapter's own numbers where it has them);
+every Adam competitor at PyTorch's Adam's. W3/W4 run on 500 samples: 4 steps, the last one
+short, as the full epoch's is.
 """
 
 import functools
@@ -16,9 +17,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: `benchmarks`
 
 from benchmarks import (  # noqa: E402
+    adam_analysis,
+    adam_report,
     analysis,
     competitors,
     harness,
+    measures,
     plot,
     records,
     report,
@@ -31,6 +35,8 @@ from benchmarks.competitors import (  # noqa: E402
     gemm_bound,
     minibp_engines,
     numba_floor,
+    torch_mlp,
+    torch_sgd,
 )
 
 STEPS = {"W1": 50, "W2": 48}      # W2's steps come in epochs of 4 rows
@@ -38,6 +44,12 @@ MLP_SAMPLES = 500                 # 3 batches of 128 and one of 116
 # Relative, after 4 steps: measured 3e-7 in float32 and 6e-16 in float64, while the first
 # layer's weights move by 4e-3 (relative) and the biases from zero: a wrong step shows.
 MLP_TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
+# Adam against PyTorch's Adam, relative. W1/W2 in float64: measured 1e-15 after 50 steps (and
+# 2e-14 after 10,000). W3 after 4 steps: measured 7e-5 in float32 (the first layer's W: Adam
+# divides by sqrt(v), so a gradient near zero that float32 rounds differently moves its weight
+# by up to lr) and 2e-13 in float64; the weights move by at least 2e-2.
+ADAM_TOLERANCE = {"float64": 1e-10}
+ADAM_MLP_TOLERANCE = {"float32": 1e-3, "float64": 1e-10}
 CHAPTER_E_TOTAL = 0.2983711087600027             # the chapter's table, before any step
 CHAPTER_E_TOTAL_AFTER_1 = 0.29102777369359933    # and after one
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,10 +76,10 @@ def workload_and_reference(key: str):
     return workload, reference_weights(workload)
 
 
-def pairs(keys) -> list[tuple[str, str]]:
-    """(workload, competitor) for every competitor that runs each workload."""
+def pairs(keys, optimizer: str = "sgd") -> list[tuple[str, str]]:
+    """(workload, competitor) for every competitor with this optimizer that runs each one."""
     return [(key, c.name) for key in keys for c in competitors.COMPETITORS
-            if key in c.workloads]
+            if key in c.workloads and c.optimizer == optimizer]
 
 
 def prepared(name: str, workload):
@@ -117,6 +129,104 @@ def test_mlp_competitor_ends_at_the_reference_weights(key, name):
     moved = min(analysis.max_rel_difference([a], [b])
                 for a, b in zip(workload.initial_weights(), got))
     assert moved > 100 * tolerance, "the weights hardly moved: a wrong step would pass"
+
+
+@functools.cache
+def torch_adam_weights(key: str) -> list[np.ndarray]:
+    """PyTorch's Adam on the test-sized workload: the reference of every Adam competitor."""
+    workload = workload_and_reference(key)[0]
+    name = "torch_mlp_adam" if workload.group == "mlp" else "torch_adam"
+    return finish(prepared(name, workload))
+
+
+def finish_adam(runner) -> list[np.ndarray]:
+    """finish(), or a skip when the engine refuses Adam (the compiled engines, until they
+    run it: fit raises ValueError "engine=... cannot run this")."""
+    try:
+        return finish(runner)
+    except ValueError as error:
+        if "cannot run this" not in str(error):
+            raise
+        pytest.skip(f"this engine does not run Adam yet: {error}")
+
+
+def assert_adam_matches(workload, got, expected, tolerance) -> None:
+    """got within tolerance of expected (relative), each trained array moved far more than
+    that from the start (a wrong step would show), each frozen one not at all."""
+    assert [(a.shape, a.dtype) for a in got] == [(a.shape, a.dtype) for a in expected]
+    assert analysis.max_rel_difference(got, expected) <= tolerance
+    trained = [flag for layer in workload.layers for flag in (True, layer.train_bias)]
+    for start, end, learns in zip(workload.initial_weights(), got, trained):
+        moved = analysis.max_rel_difference([start], [end])
+        assert moved > 10 * tolerance if learns else moved == 0.0
+
+
+@pytest.mark.parametrize("key,name", pairs(STEPS, "adam"))
+def test_adam_competitor_ends_at_torch_adams_weights(key, name):
+    pytest.importorskip("torch")
+    workload = workload_and_reference(key)[0]
+    got = finish_adam(prepared(name, workload))
+    assert_adam_matches(workload, got, torch_adam_weights(key), ADAM_TOLERANCE["float64"])
+
+
+@pytest.mark.parametrize("key", sorted(STEPS))
+def test_minibp_adam_on_the_numpy_engine_ends_at_torch_adams_weights(key):
+    """The NumPy engine runs Adam today, whatever the default engine does with it."""
+    pytest.importorskip("torch")
+    workload = workload_and_reference(key)[0]
+    got = finish(minibp_engines.prepare(workload, engine="numpy", optimizer="adam"))
+    assert_adam_matches(workload, got, torch_adam_weights(key), ADAM_TOLERANCE["float64"])
+
+
+@pytest.mark.parametrize("key,name", pairs(workloads.MLP_WORKLOADS, "adam"))
+def test_mlp_adam_competitor_ends_at_torch_adams_weights(key, name):
+    pytest.importorskip("torch")
+    workload = workload_and_reference(key)[0]
+    got = finish_adam(prepared(name, workload))
+    assert_adam_matches(workload, got, torch_adam_weights(key),
+                        ADAM_MLP_TOLERANCE[workload.dtype])
+
+
+def test_adam_competitors_are_their_sgd_twins_with_adam():
+    """Same code, options and workloads (or fewer) as the SGD twin; Adam's lr per workload."""
+    adam = [c for c in competitors.COMPETITORS if c.optimizer == "adam"]
+    assert {c.name for c in adam} == {"torch_adam", "torch_mlp_adam", "minibp_adam",
+                                      "minibp_numba_adam"}
+    assert all(c.optimizer in ("sgd", "adam") for c in competitors.COMPETITORS)
+    assert all(c.sgd_twin is None for c in competitors.COMPETITORS if c.optimizer == "sgd")
+    for c in adam:
+        twin = competitors.BY_NAME[c.sgd_twin]
+        assert (twin.optimizer, twin.module, twin.options) == ("sgd", c.module, c.options)
+        assert set(c.workloads) <= set(twin.workloads) and c.label.startswith(
+            twin.label.split(" + ")[0])
+    assert competitors.BY_NAME[competitors.ADAM_REFERENCE].optimizer == "adam"
+    assert competitors.BY_NAME[competitors.MLP_ADAM_REFERENCE].optimizer == "adam"
+    lrs = {key: (w.lr, w.adam_lr) for key in workloads.DEFAULT for w in [workloads.build(key)]}
+    assert lrs == {"W1": (0.5, 0.01), "W2": (0.5, 0.01), "W3": (0.05, 1e-3), "W4": (0.05, 1e-3)}
+
+
+def test_torch_competitors_build_the_optimizer_they_are_named_for():
+    torch = pytest.importorskip("torch")
+    w1, w3 = workloads.build("W1", 1), workloads.build("W3", samples=MLP_SAMPLES)
+    for module, workload in ((torch_sgd, w1), (torch_mlp, w3)):
+        assert type(module.build(torch, workload)[1]) is torch.optim.SGD
+        _, adam = module.build(torch, workload, "adam")
+        assert type(adam) is torch.optim.Adam
+        assert adam.defaults["lr"] == workload.adam_lr
+        assert (adam.defaults["betas"], adam.defaults["eps"], adam.defaults["weight_decay"]) \
+            == ((0.9, 0.999), 1e-8, 0.0)
+    with pytest.raises(ValueError, match="'sgd' or 'adam'"):
+        minibp_engines.prepare(w1, optimizer="rmsprop")
+
+
+def test_competitors_option_selects_the_adam_competitors():
+    chosen = competitors.select(["minibp_adam", "torch_adam", "chapter"])
+    assert [c.name for c in chosen] == ["chapter", "torch_adam", "minibp_adam"]
+    assert [c.name for c in competitors.for_workload(chosen, "W3")] == ["minibp_adam"]
+    assert competitors.for_workload(chosen, "W4") == []
+    mlp = competitors.select(["torch_mlp_adam", "minibp_numba_adam"])
+    assert [c.name for c in competitors.for_workload(mlp, "W3")] == ["torch_mlp_adam"]
+    assert [c.name for c in competitors.for_workload(mlp, "W1")] == ["minibp_numba_adam"]
 
 
 def test_mlp_workloads_share_data_start_and_order():
@@ -248,6 +358,111 @@ def test_compare_and_targets_on_synthetic_results():
     assert met["W1: every competitor ends at the chapter's weights"] is True
 
 
+def _ran(label, median_s, weights, optimizer="sgd", process_samples_s=None) -> dict:
+    result = {"label": label, "status": "ok", "optimizer": optimizer, "median_s": median_s,
+              "weights": weights}
+    return result | ({"process_samples_s": process_samples_s} if process_samples_s else {})
+
+
+def _chapter_results(torch_adam_ran: bool = True, numba_adam_ran: bool = True) -> dict:
+    """W1 as a run leaves it: SGD competitors at the chapter's weights, the Adam ones far
+    from them and near PyTorch's Adam; the compiled Adam 1.2x and 1.3x its SGD's in its two
+    rounds (1.25x paired), 0.0037 / 0.003 of the medians."""
+    sgd_end, adam_end = [np.ones(2)], [np.full(2, 3.0)]
+    gone = {"status": "unavailable", "reason": "no", "optimizer": "adam"}
+    return {
+        "chapter": _ran("chapter", 0.05, sgd_end),
+        "torch": _ran("torch", 2.1, sgd_end, process_samples_s=[[2.0, 2.2]]),
+        "minibp_numba": _ran("numba", 0.003, sgd_end, process_samples_s=[[0.002, 0.004]]),
+        "torch_adam": _ran("PyTorch Adam", 4.2, adam_end, "adam", [[4.0, 4.4]])
+        if torch_adam_ran else gone | {"label": "PyTorch Adam"},
+        "minibp_adam": _ran("minibp Adam", 0.5, [adam_end[0] * (1 - 2e-11)], "adam"),
+        "minibp_numba_adam": _ran("numba Adam", 0.0037, [adam_end[0] * (1 + 3e-11)], "adam",
+                                  [[0.0026, 0.0048]])
+        if numba_adam_ran else gone | {"label": "numba Adam"},
+    }
+
+
+ADAM_SPEED = "W1: minibp fit, engine='numba', Adam, time / the same with SGD, paired by round"
+
+
+def test_adam_competitors_are_held_to_torch_adam_and_timed_against_their_sgd():
+    results = _chapter_results()
+    analysis.compare(results)
+    adam = results["minibp_numba_adam"]
+    assert not {"max_abs_diff_vs_chapter", "speedup_vs_chapter"} & set(adam)
+    assert adam["weights_reference"] == "torch_adam"
+    assert adam["max_rel_diff_vs_reference"] == pytest.approx(3e-11, rel=1e-3)
+    assert results["torch_adam"]["max_rel_diff_vs_reference"] == 0.0
+    assert adam["time_vs_sgd"] == pytest.approx(0.0037 / 0.003)
+    assert adam["time_vs_sgd_paired"] == pytest.approx(1.25)
+    assert adam["speedup_vs_torch_adam"] == pytest.approx(4.2 / 0.0037)
+    assert results["torch_adam"]["time_vs_sgd_paired"] == pytest.approx(2.0)
+    assert results["minibp_adam"]["time_vs_sgd"] is None            # its twin did not run
+    assert results["minibp_numba"]["max_abs_diff_vs_chapter"] == 0.0
+    rows = {row["what"]: row for row in analysis.targets({"W1": {"competitors": results}}, None)}
+    assert rows["W1: every competitor ends at the chapter's weights"]["value"] == 0.0
+    assert rows[ADAM_SPEED]["value"] == pytest.approx(1.25) and rows[ADAM_SPEED]["met"] is True
+    assert rows[ADAM_SPEED]["measured"] == "1.25x (medians: 1.23x)"
+    agree = rows["W1: every Adam competitor ends at PyTorch Adam's weights (max relative "
+                 "difference)"]
+    assert agree["value"] == pytest.approx(3e-11, rel=1e-3) and agree["met"] is True
+    results["minibp_numba_adam"]["weights"] = [np.full(2, 3.0 + 1e-9)]
+    results["minibp_numba_adam"]["process_samples_s"] = [[0.0032, 0.0064]]
+    analysis.compare(results)
+    rows = {row["what"]: row for row in analysis.targets({"W1": {"competitors": results}}, None)}
+    assert rows[ADAM_SPEED]["value"] == pytest.approx(1.6) and rows[ADAM_SPEED]["met"] is False
+    assert rows[agree["what"]]["met"] is False
+
+
+def test_adam_reference_falls_back_or_the_check_is_not_made():
+    results = _chapter_results(torch_adam_ran=False)
+    analysis.compare(results)
+    assert results["minibp_numba_adam"]["weights_reference"] == "minibp_adam"
+    assert results["minibp_numba_adam"]["max_rel_diff_vs_reference"] == pytest.approx(
+        5e-11, rel=1e-3)
+    assert results["minibp_numba_adam"]["speedup_vs_torch_adam"] is None
+    rows = {row["what"]: row for row in analysis.targets({"W1": {"competitors": results}}, None)}
+    fallback = "W1: every Adam competitor ends at minibp Adam's weights (max relative difference)"
+    assert rows[fallback]["met"] is True
+    alone = _chapter_results(torch_adam_ran=False, numba_adam_ran=False)
+    analysis.compare(alone)
+    rows = {row["what"]: row for row in analysis.targets({"W1": {"competitors": alone}}, None)}
+    assert rows[fallback]["measured"] == "not measured" and rows[fallback]["met"] is None
+    assert rows[ADAM_SPEED]["met"] is None
+    assert adam_analysis.reference({"chapter": alone["chapter"]}, "torch_adam") is None
+    assert adam_report.table_of({"competitors": {"chapter": alone["chapter"]}}) is None
+
+
+def test_mlp_adam_target_pairs_by_round_and_keeps_the_sgd_check_apart():
+    """The bound slows down 2x in the second process; minibp's Adam with it."""
+    results = {
+        "gemm_bound": _ran("bound", 1.5, [], process_samples_s=[[1.0, 1.0], [2.0, 2.0]]),
+        "numpy_mlp": _ran("plain NumPy", 1.6, [np.ones(2)]),
+        "torch_mlp_adam": _ran("PyTorch Adam", 2.0, [np.full(2, 5.0)], "adam"),
+        "minibp_adam": _ran("minibp Adam", 1.9, [np.full(2, 5.0 + 1e-4)], "adam",
+                            [[1.2, 1.25], [2.6, 2.6]]),
+    }
+    analysis.compare_mlp(results, 60_000)
+    adam = results["minibp_adam"]
+    assert adam["time_vs_bound"] == pytest.approx(1.9 / 1.5)
+    assert adam["time_vs_bound_paired"] == pytest.approx(1.275)
+    assert adam["max_rel_diff_vs_reference"] == pytest.approx(2e-5)
+    entry = {"group": "mlp", "competitors": results, "dtype": "float32", "tolerance": 1e-3}
+    rows = {row["what"]: row for row in analysis.mlp_targets({"W3": entry})}
+    speed = rows["W3: minibp fit, default engine, Adam, time / GEMM-only bound, paired by round"]
+    assert speed["value"] == pytest.approx(1.275) and speed["met"] is True
+    assert rows["W3: every competitor ends at plain NumPy's weights (float32, max relative "
+                "difference)"]["value"] == 0.0                     # Adam's 5.0s left out
+    assert rows["W3: every Adam competitor ends at PyTorch Adam's weights (float32, max "
+                "relative difference)"]["met"] is True
+    assert not [what for what in {row["what"] for row in analysis.mlp_targets(
+        {"W4": entry | {"key": "W4"}})} if "Adam" in what]          # W4 runs no Adam
+    assert measures.paired_first({"time_vs_bound": 1.27}, "time_vs_bound") == (
+        1.27, "1.27x (medians, not paired)")
+    assert measures.paired_first({}, "time_vs_bound") == (None, None)
+
+
 def test_replace_section():
     text = "intro\n<!-- bench:W1 -->\nold\n<!-- /bench:W1 -->\nrest\n"
     new = report.replace_section(text, "W1", "| new |")
@@ -258,8 +473,8 @@ def test_replace_section():
 
 def test_docs_have_every_marker_the_harness_writes():
     text = (ROOT / "docs" / "benchmarks.md").read_text()
-    for name in ("machine", "W1", "W2", "startup", "targets", "mlp-machine", "W3", "W4",
-                 "mlp-targets", "mlp-profile"):
+    for name in ("machine", "W1", "W1-adam", "W2", "W2-adam", "startup", "targets",
+                 "mlp-machine", "W3", "W3-adam", "W4", "mlp-targets", "mlp-profile"):
         assert f"<!-- bench:{name} -->" in text and f"<!-- /bench:{name} -->" in text
     assert "](benchmarks_w3_w4.png)" in text and (ROOT / "docs" / "benchmarks_w3_w4.png").exists()
 
@@ -346,6 +561,33 @@ def test_harness_end_to_end_in_worker_processes(tmp_path, capsys):
     assert "| plain NumPy loop |" in capsys.readouterr().out
 
 
+def test_adam_competitors_end_to_end_in_worker_processes(tmp_path, capsys):
+    """PyTorch's SGD and Adam on W1, a few steps, in real worker processes: the Adam table
+    comes after the SGD one, its ratios and its weights' check are there, also from the
+    summary, and the SGD table, its targets and its check are as they were without Adam."""
+    pytest.importorskip("torch")
+    path = tmp_path / "result.json"
+    run.main(["--workloads", "W1", "--competitors", "chapter,torch,torch_adam", "--steps", "8",
+              "--repeats", "2", "--processes", "1", "--pause", "0", "--min-sample", "0",
+              "--no-startup", "--json", str(path)])
+    record, summary = records.load(tmp_path / "raw" / "result.json"), records.load(path)
+    entry = record["workloads"]["W1"]
+    adam = entry["competitors"]["torch_adam"]
+    assert adam["status"] == "ok" and adam["optimizer"] == "adam", adam.get("reason")
+    assert (entry["adam_reference"], adam["weights_reference"]) == ("torch_adam", "torch_adam")
+    assert adam["max_rel_diff_vs_reference"] == 0.0 and adam["time_vs_sgd_paired"] > 0
+    assert entry["adam_lr"] == 0.01 and entry["adam_final_loss"] < CHAPTER_E_TOTAL
+    assert "max_abs_diff_vs_chapter" not in adam
+    found = run.sections(record)
+    assert list(found) == ["machine", "W1", "W1-adam", "targets"]
+    assert "Adam" not in found["W1"] and "| PyTorch autograd + optim.Adam |" in found["W1-adam"]
+    assert "W1 with Adam(lr=0.01)" in found["W1-adam"]
+    assert "ends at PyTorch autograd + optim.Adam's weights (max relative difference) | " \
+        "<= 1e-10 | not measured | - |" in found["targets"]           # no other Adam ran
+    assert run.sections(summary) == found
+    assert capsys.readouterr().out.strip() == "\n\n".join(found.values()).strip()
+
+
 def _synthetic_record() -> dict:
     """A W3 record as a run leaves it: every sample, and MLP-sized final weights."""
     big = [np.full((256, 784), 0.5), np.zeros(256)]
@@ -359,9 +601,15 @@ def _synthetic_record() -> dict:
     bound = {**ok, "label": "bound", "weights": [], "time_vs_bound": 1.0}
     gone = {"label": "torch", "status": "unavailable", "reason": "no torch", "samples_s": [],
             "process_samples_s": [[], []], "first_calls_s": []}
+    adam = {**ok, "label": "minibp Adam", "optimizer": "adam", "time_vs_sgd": 1.5,
+            "time_vs_sgd_paired": 1.4, "weights_reference": "torch_mlp_adam",
+            "max_rel_diff_vs_reference": 3e-5}
+    torch_adam = {**adam, "label": "PyTorch Adam", "max_rel_diff_vs_reference": 0.0}
     entry = {"key": "W3", "title": "t", "group": "mlp", "repeats": 2, "processes": 2,
              "samples": 600, "dtype": "float32", "tolerance": 1e-3, "fit": None,
-             "competitors": {"gemm_bound": bound, "minibp": ok, "torch_mlp": gone}}
+             "adam_lr": 1e-3, "adam_reference": "torch_mlp_adam", "adam_fit": None,
+             "competitors": {"gemm_bound": bound, "minibp": ok, "torch_mlp": gone,
+                             "torch_mlp_adam": torch_adam, "minibp_adam": adam}}
     machine = {"cpu": "cpu", "cpu_count": 2, "cpus_usable": 2, "platform": "os", "python": "3",
                "versions": {}, "environment": {}, "commit": "abc", "load_average_at_start": None}
     return {"command": "python benchmarks/run.py", "date": "2026-01-01T00:00:00+00:00",
@@ -386,10 +634,16 @@ def test_summary_keeps_medians_iqr_and_ratios_but_no_samples_or_large_weights():
     assert {k: v for k, v in summary.items() if k not in ("summary", "workloads")} == {
         k: v for k, v in record.items() if k != "workloads"}
     assert run.sections(summary) == run.sections(record)        # "n/a" for the bound alone
+    found = run.sections(summary)
     assert "| minibp | 2 / 1 | 2.5 | 1.75 - 3.25 | 2 - 3 | 240 | 1.25x | 1.10x | 1.50x | " \
-        "2.0e-07 |" in run.sections(summary)["W3"]
+        "2.0e-07 |" in found["W3"] and "Adam" not in found["W3"]
+    assert list(found) == ["mlp-machine", "W3", "W3-adam", "mlp-targets"]
+    assert "| minibp Adam | 2 / 1 | 2.5 | 1.75 - 3.25 | 2 - 3 | 240 | 1.25x | 1.10x | 1.50x " \
+        "| 1.40x | 3.0e-05 |" in found["W3-adam"]
+    assert "vs PyTorch Adam |" in found["W3-adam"].splitlines()[0]
+    assert analysis.mlp_targets(summary["workloads"]) == record["mlp_targets"]
     assert records.summary(summary) == summary
-    assert len(json.dumps(records.to_json(summary))) < 5_000
+    assert len(json.dumps(records.to_json(summary))) < 8_000
 
 
 def test_results_files_and_their_raw_records(tmp_path):

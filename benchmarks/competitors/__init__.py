@@ -7,7 +7,10 @@ timed), so the harness can check every competitor ended where the others did (th
 bound trains nothing and returns []).
 A competitor that cannot run here raises UnavailableError from prepare, with the reason.
 Each competitor names the workloads it runs: the chapter's (W1, W2), the MLP's (W3, W4),
-or both.
+or both; and the optimizer it trains with, "sgd" or "adam" (the workload's lr or adam_lr).
+An Adam competitor's module takes ``optimizer="adam"`` in prepare; modules that run SGD only
+take no optimizer argument. Its weights are held to an Adam reference (ADAM_REFERENCE,
+MLP_ADAM_REFERENCE), its time to its SGD twin's (sgd_twin: the same code with SGD).
 """
 
 from __future__ import annotations
@@ -30,17 +33,22 @@ class Runner:
 
 @dataclass(frozen=True)
 class Competitor:
-    """A name for the command line and the JSON, a label for the tables, where the code is."""
+    """A name for the command line and the JSON, a label for the tables, where the code is,
+    the workloads it runs and the optimizer it trains them with."""
 
     name: str
     label: str
     module: str
     options: dict = field(default_factory=dict)
     workloads: tuple[str, ...] = ("W1", "W2")
+    optimizer: str = "sgd"
+    sgd_twin: str | None = None       # an Adam competitor: the same code training with SGD
 
     def prepare(self, workload) -> Runner:
         module = importlib.import_module(f"benchmarks.competitors.{self.module}")
-        return module.prepare(workload, **self.options)
+        if self.optimizer == "sgd":
+            return module.prepare(workload, **self.options)
+        return module.prepare(workload, **self.options, optimizer=self.optimizer)
 
 
 BASELINE = "chapter"   # W1/W2: every ratio is against this one, measured in the same run
@@ -49,7 +57,13 @@ MLP_BASELINE = "gemm_bound"      # W3/W4: every ratio is against this one
 MLP_NEEDED = "gemm_needed"       # W3/W4: and against the products a step really needs
 MLP_REFERENCE = "numpy_mlp"      # W3/W4: every competitor's weights are compared with its
 MLP_TORCH = "torch_mlp"
+ADAM_REFERENCE = "torch_adam"    # W1/W2: every Adam competitor's weights are compared with its
+MLP_ADAM_REFERENCE = "torch_mlp_adam"   # W3/W4: the same (when absent: see analysis.py)
 CHAPTER, MLP, ALL = ("W1", "W2"), ("W3", "W4"), ("W1", "W2", "W3", "W4")
+# Adam runs the issue's W1, W2 and W3. W4 with Adam would add about a minute to a full run
+# (measured: PyTorch's Adam takes 2.3 s an epoch in float64, minibp's about as long, and a run
+# takes 14 epochs of each: samples, first calls, calibration), already past make bench's budget.
+MLP_ADAM = ("W3",)
 
 COMPETITORS = [
     Competitor("chapter", "chapter's pure Python (per-neuron objects)", "chapter_pure"),
@@ -70,6 +84,15 @@ COMPETITORS = [
     Competitor("minibp_numba", "minibp fit, engine='numba'", "minibp_engines",
                {"engine": "numba"}),
     Competitor("numba_floor", "hand-written numba loop (the floor)", "numba_floor"),
+    Competitor("torch_adam", "PyTorch autograd + optim.Adam", "torch_sgd", optimizer="adam",
+               sgd_twin="torch"),
+    Competitor("torch_mlp_adam", "PyTorch nn + optim.Adam", "torch_mlp", workloads=MLP_ADAM,
+               optimizer="adam", sgd_twin="torch_mlp"),
+    Competitor("minibp_adam", "minibp fit, default engine, Adam", "minibp_engines",
+               {"engine": None}, workloads=CHAPTER + MLP_ADAM, optimizer="adam",
+               sgd_twin="minibp"),
+    Competitor("minibp_numba_adam", "minibp fit, engine='numba', Adam", "minibp_engines",
+               {"engine": "numba"}, optimizer="adam", sgd_twin="minibp_numba"),
 ]
 
 BY_NAME = {c.name: c for c in COMPETITORS}

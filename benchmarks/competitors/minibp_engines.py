@@ -5,6 +5,9 @@ W1 is the user's line from the issue, fit's default verbosity included:
 shuffle=False)``, plus ``engine=...`` for the engine variants. W2 adds shuffle=True, seed=.
 W3/W4: ``model.fit(X, y, loss=SoftmaxCrossEntropy(), optimizer=SGD(0.05), epochs=1,
 batch_size=128, seed=0)``, integer labels y, the model from ``mlp(..., dtype=...)``.
+With optimizer="adam" the same calls take ``optimizer=Adam(lr=workload.adam_lr)`` instead.
+An engine that cannot run the optimizer refuses in fit, which the harness reports as the
+competitor's reason for being unavailable.
 """
 
 from __future__ import annotations
@@ -27,29 +30,40 @@ def engine_keyword(engine: str | None) -> dict:
     return {"engine": engine}
 
 
-def fit(model, workload, **engine):
-    from minibp import SGD, SoftmaxCrossEntropy, SquaredError
+def make_optimizer(workload, optimizer: str = "sgd"):
+    """SGD(lr=workload.lr) or Adam(lr=workload.adam_lr), a fresh one for each fit."""
+    from minibp import SGD, Adam
 
+    if optimizer == "sgd":
+        return SGD(lr=workload.lr)
+    if optimizer == "adam":
+        return Adam(lr=workload.adam_lr)
+    raise ValueError(f"minibp competitor: optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+
+
+def fit(model, workload, optimizer: str = "sgd", **engine):
+    from minibp import SoftmaxCrossEntropy, SquaredError
+
+    step = make_optimizer(workload, optimizer)
     if workload.group == "mlp":
         X, y = workload.data()
-        return model.fit(X, y, loss=SoftmaxCrossEntropy(), optimizer=SGD(workload.lr),
-                         epochs=1, batch_size=workload.batch_size, seed=workload.seed,
-                         **engine)
+        return model.fit(X, y, loss=SoftmaxCrossEntropy(), optimizer=step, epochs=1,
+                         batch_size=workload.batch_size, seed=workload.seed, **engine)
     X, Y = workload.X, workload.Y
     if workload.shuffle:
-        return model.fit(X, Y, loss=SquaredError(), optimizer=SGD(lr=workload.lr),
-                         epochs=workload.epochs, batch_size=1, shuffle=True,
-                         seed=workload.seed, **engine)
-    return model.fit(X, Y, loss=SquaredError(), optimizer=SGD(lr=workload.lr),
-                     epochs=workload.epochs, batch_size=1, shuffle=False, **engine)
+        return model.fit(X, Y, loss=SquaredError(), optimizer=step, epochs=workload.epochs,
+                         batch_size=1, shuffle=True, seed=workload.seed, **engine)
+    return model.fit(X, Y, loss=SquaredError(), optimizer=step, epochs=workload.epochs,
+                     batch_size=1, shuffle=False, **engine)
 
 
 def model_weights(model) -> list[np.ndarray]:
     return [a.copy() for layer in model for a in (layer.W, layer.b)]
 
 
-def prepare(workload, engine: str | None = None) -> Runner:
+def prepare(workload, engine: str | None = None, optimizer: str = "sgd") -> Runner:
     keyword = engine_keyword(engine)
+    make_optimizer(workload, optimizer)           # an unknown name fails here, not timed
     state = {}
 
     def reset():
@@ -61,7 +75,7 @@ def prepare(workload, engine: str | None = None) -> Runner:
         workload.data()       # made (and cached) here, outside the timed runs
 
     def run():
-        fit(state["model"], workload, **keyword)
+        fit(state["model"], workload, optimizer, **keyword)
 
     return Runner(reset, run, lambda: model_weights(state["model"]))
 

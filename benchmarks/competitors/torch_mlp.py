@@ -1,4 +1,5 @@
-"""PyTorch for W3/W4 as its tutorials write it: nn.Sequential, CrossEntropyLoss, optim.SGD.
+"""PyTorch for W3/W4 as its tutorials write it: nn.Sequential, CrossEntropyLoss, optim.SGD
+(optim.Adam with optimizer="adam", the torch_mlp_adam competitor).
 
 Linear + Sigmoid hidden layers and a Linear output, in the workload's dtype, weights copied
 in from the workload (nn.Linear's weight is (out, in), like minibp's W). The data become
@@ -16,10 +17,10 @@ import warnings
 import numpy as np
 
 from benchmarks.competitors import Runner
-from benchmarks.competitors.torch_sgd import _torch
+from benchmarks.competitors.torch_sgd import _torch, make_optimizer
 
 
-def build(torch, workload):
+def build(torch, workload, optimizer: str = "sgd"):
     """(model, optimizer) with the workload's initial weights, in its dtype."""
     dtype = getattr(torch, workload.dtype)
     modules = []
@@ -33,11 +34,11 @@ def build(torch, workload):
         if i < len(workload.layers) - 1:
             modules.append(torch.nn.Sigmoid())
     model = torch.nn.Sequential(*modules)
-    return model, torch.optim.SGD(model.parameters(), lr=workload.lr)
+    return model, make_optimizer(torch, model.parameters(), workload, optimizer)
 
 
 def train(torch, model, optimizer, X, y, batch_size, order) -> None:
-    """One epoch of minibatch SGD over the rows of X in `order` (a tensor of indices)."""
+    """One epoch of minibatch steps over the rows of X in `order` (a tensor of indices)."""
     loss_function = torch.nn.CrossEntropyLoss()
     for start in range(0, X.shape[0], batch_size):
         rows = order[start:start + batch_size]
@@ -51,7 +52,7 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def prepare(workload) -> Runner:
+def prepare(workload, optimizer: str = "sgd") -> Runner:
     torch = _torch()
     torch.set_num_threads(usable_cpus())
     with warnings.catch_warnings():    # the arrays are read-only; torch would warn of it
@@ -60,7 +61,7 @@ def prepare(workload) -> Runner:
     state = {}
 
     def reset():
-        state["model"], state["optimizer"] = build(torch, workload)
+        state["model"], state["optimizer"] = build(torch, workload, optimizer)
 
     def run():
         order = torch.from_numpy(np.random.default_rng(workload.seed).permutation(len(X)))

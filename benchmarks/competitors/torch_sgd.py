@@ -2,6 +2,8 @@
 
 float64 throughout, weights copied in from the workload (nn.Linear's weight is (out, in),
 like minibp's W). Frozen biases get requires_grad=False and stay out of the optimizer.
+With optimizer="adam" (the torch_adam competitor) the same with
+``optim.Adam(lr=workload.adam_lr)``, torch's defaults otherwise.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ def _torch():
     return torch
 
 
-def build(torch, workload):
+def make_optimizer(torch, parameters, workload, optimizer: str = "sgd"):
+    """optim.SGD(lr=workload.lr) or optim.Adam(lr=workload.adam_lr) over `parameters`."""
+    if optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=workload.lr)
+    if optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=workload.adam_lr)
+    raise ValueError(f"torch competitor: optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+
+
+def build(torch, workload, optimizer: str = "sgd"):
     """(model, optimizer) with the workload's initial weights."""
     modules = []
     for layer in workload.layers:
@@ -32,7 +43,7 @@ def build(torch, workload):
         modules += [linear, torch.nn.Sigmoid()]
     model = torch.nn.Sequential(*modules)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    return model, torch.optim.SGD(trainable, lr=workload.lr)
+    return model, make_optimizer(torch, trainable, workload, optimizer)
 
 
 def train(model, optimizer, X, Y, epochs, shuffle, seed) -> None:
@@ -48,13 +59,13 @@ def train(model, optimizer, X, Y, epochs, shuffle, seed) -> None:
             optimizer.step()
 
 
-def prepare(workload) -> Runner:
+def prepare(workload, optimizer: str = "sgd") -> Runner:
     torch = _torch()
     X, Y = torch.from_numpy(workload.X), torch.from_numpy(workload.Y)
     state = {}
 
     def reset():
-        state["model"], state["optimizer"] = build(torch, workload)
+        state["model"], state["optimizer"] = build(torch, workload, optimizer)
 
     def run():
         train(state["model"], state["optimizer"], X, Y, workload.epochs, workload.shuffle,
