@@ -34,7 +34,8 @@ def measure() -> dict[str, float]:
     X, Y = chapter_data()
     Xx, Yx = xor_data()
     loss, model, sgd = minibp.SquaredError(), chapter_network(), minibp.SGD(0.5)
-    model.fit(X, Y, loss=loss, optimizer=sgd, epochs=10, batch_size=1, shuffle=False)
+    model.fit(X, Y, loss=loss, optimizer=sgd, epochs=10, batch_size=1, shuffle=False,
+              verbose=0)  # compiles, or loads the cache: keep stdout one JSON line
     model.predict(X)
     model.gradients(X, Y, loss)
 
