@@ -78,13 +78,17 @@ class Instrumented:
         from minibp import model
         from minibp.engines import blas_engine
         from minibp.engines.kernels import fused as kernels_fused
+        from minibp.engines.kernels import updates as kernels_updates
 
         self.patches = [(blas_engine, "np", TimedNumPy(clock))]
-        for name in ("gather_rows", "bias_and_exp_argument", "sigmoid_from_exp",
-                     "bias_activation", "loss_backward", "activation_backward",
-                     "sum_of_squares", "sgd_update", "sgd_momentum_update"):
-            kernel = getattr(kernels_fused, name)
-            self.patches.append((kernels_fused, name, clock.wrap(kernel, _kernel_name(name))))
+        for module, names in ((kernels_fused, ("gather_rows", "bias_and_exp_argument",
+                                               "sigmoid_from_exp", "bias_activation",
+                                               "loss_backward", "activation_backward")),
+                              (kernels_updates, ("sum_of_squares", "l2_penalty", "sgd_update",
+                                                 "adam_update"))):
+            for name in names:
+                kernel = getattr(module, name)
+                self.patches.append((module, name, clock.wrap(kernel, _kernel_name(name))))
         self.patches += [
             (model, "check_training_data",
              clock.wrap(model.check_training_data, lambda args: "fit's checks of X, y")),

@@ -2,9 +2,10 @@
 
 For batches large enough that the matrix products dominate. Each step runs, per layer,
 X @ W.T (forward), dZ.T @ X and dZ @ W (backward) through ``np.matmul(..., out=)`` into
-buffers allocated once per call, and hands bias, activations, loss, derivatives and
-updates to minibp.engines.kernels.fused. Parameters are the layers' own arrays, updated in
-place.
+buffers allocated once per call, and hands bias, activations, loss and derivatives to
+minibp.engines.kernels.fused, and l2, clipping and the optimizer's update to
+minibp.engines.blas_update. Parameters and the optimizer's state are their owners' own
+arrays, updated in place.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import math
 
 import numpy as np
 
+from minibp.engines.blas_update import NO_WEIGHTS, Updater
 from minibp.engines.capabilities import ACTIVATION_CODES, activation_code, loss_code
-from minibp.engines.epochs import INTERRUPTED, Chunk, Divergence
-from minibp.engines.flat import count_steps, learning_rate, training_arrays
-from minibp.engines.kernels import fused  # numba: imported only when the engine runs
+from minibp.engines.epochs import INTERRUPTED, Chunk, Divergence, weightless_batch
+from minibp.engines.flat import training_arrays
+from minibp.engines.kernels import fused, updates  # numba: imported only when the engine runs
 from minibp.nn import Sigmoid
 
 PREDICT_ROWS = 1024
@@ -46,6 +48,8 @@ class Buffers:
         self.safe_bound = largest * largest if largest < 1e150 else math.inf
         self.E = [np.empty_like(a) if code == SIGMOID else None  # exp scratch for sigmoid
                   for a, code in zip(self.A, self.acts)]
+        self.w = np.empty(rows)  # a batch's sample weights, float64; w_rows the same as rows
+        self.w_rows = self.w.reshape(rows, 1)
 
     def batch(self, rows: int):
         """(x, t, A, dZ) for a batch of `rows` rows: the buffers themselves when full."""
@@ -53,6 +57,17 @@ class Buffers:
             return self.x, self.t, self.A, self.dZ
         return (self.x[:rows], self.t[:rows], [a[:rows] for a in self.A],
                 [d[:rows] for d in self.dZ])
+
+    def weights(self, w, order, start: int, rows: int):
+        """The sample weights (rows,) of the batch at order[start:], gathered from w (n, 1);
+        NO_WEIGHTS (empty) when w is None."""
+        if w is None:
+            return NO_WEIGHTS
+        if rows == self.rows:
+            fused.gather_rows(w, order, start, self.w_rows, self.sq)
+            return self.w
+        fused.gather_rows(w, order, start, self.w_rows[:rows], self.sq)
+        return self.w[:rows]
 
     def exp_scratch(self, i: int, rows: int):
         E = self.E[i]
@@ -78,48 +93,33 @@ def forward(buffers, x, A) -> list[float]:
     return squares
 
 
-def loss_and_gradients(buffers, x, x2, t, A, dZ, loss_id: int) -> tuple[float, float]:
+def loss_and_gradients(buffers, x, x2, t, weight, A, dZ, loss_id: int):
     """Forward, loss and backward of one batch into the layers' dW and db; x2 is the sum of
-    squares of x.
+    squares of x, weight the batch's sample weights (or empty).
 
-    Returns (mean loss, g2) where g2 is finite exactly when the gradient's norm is. Since
+    Returns (loss, share, g2): the (weighted) mean loss, the batch's share of the epoch's
+    mean (rows, or the sum of its weights), and g2, finite exactly when the gradient's norm
+    is. Since
     dW = dZ.T @ A_in, ||dW||^2 <= ||dZ||^2 * ||A_in||^2 (Cauchy-Schwarz), and the kernels
     total those squares as they pass; only when that bound is not safely finite is the
     gradient itself summed, so a healthy step reads no gradient twice."""
     layers = buffers.layers
     a2 = forward(buffers, x, A)
-    value, dz2 = fused.loss_backward(A[-1], t, loss_id, buffers.acts[-1], dZ[-1],
-                                     layers[-1].db, buffers.sq)
+    value, share, dz2 = fused.loss_backward(A[-1], t, weight, loss_id, buffers.acts[-1],
+                                            dZ[-1], layers[-1].db, buffers.sq)
     bound = 0.0
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]
         np.matmul(dZ[i].T, x if i == 0 else A[i - 1], out=layer.dW)
-        bound += dz2 * (x2 if i == 0 else a2[i - 1]) + fused.sum_of_squares(layer.db)
+        bound += dz2 * (x2 if i == 0 else a2[i - 1]) + updates.sum_of_squares(layer.db)
         if i > 0:  # dZ[i] @ W is the gradient at A[i-1]; turn it into dZ[i-1] and db[i-1]
             np.matmul(dZ[i], layer.W, out=dZ[i - 1])
             dz2 = fused.activation_backward(dZ[i - 1], A[i - 1], buffers.acts[i - 1],
                                             layers[i - 1].db, buffers.sq)
     if bound < buffers.safe_bound:  # False for inf and nan too
-        return value, bound
-    return value, sum(fused.sum_of_squares(layer.dW.ravel()) + fused.sum_of_squares(layer.db)
-                      for layer in layers)
-
-
-def flat_views(parameters, optimizer) -> list[tuple]:
-    """(value, grad, velocity or None) flattened, for every parameter an update moves: made
-    once per fit, so a step creates no views."""
-    return [(p.value.ravel(), p.grad.ravel(),
-             optimizer.velocity(p).ravel() if optimizer.momentum else None)
-            for p in parameters if not p.frozen]
-
-
-def update(views, lr: float, momentum: float) -> None:
-    """One SGD step over flat_views(...), in place."""
-    for value, grad, velocity in views:
-        if velocity is not None:
-            fused.sgd_momentum_update(value, grad, velocity, lr, momentum)
-        else:
-            fused.sgd_update(value, grad, lr)
+        return value, share, bound
+    return value, share, sum(updates.sum_of_squares(layer.dW.ravel())
+                             + updates.sum_of_squares(layer.db) for layer in layers)
 
 
 class Session:
@@ -130,15 +130,17 @@ class Session:
                  sample_weight=None, clip_norm=None):
         self.buffers = Buffers(layers, rows=min(batch_size, len(X)))
         self.X, self.T = training_arrays(layers, X, Y, loss)
+        self.w = None if sample_weight is None else np.ascontiguousarray(
+            sample_weight, dtype=np.float64).reshape(-1, 1)
         self.batch_size, self.shuffle = batch_size, shuffle
-        self.loss_id, self.optimizer = loss_code(loss), optimizer
+        self.loss, self.loss_id, self.optimizer = loss, loss_code(loss), optimizer
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(len(X))
-        parameters = [p for layer in layers for p in layer.parameters()]
-        self.views = flat_views(parameters, optimizer)
+        self.updater = Updater(layers, optimizer, clip_norm)
         self.step = self.epoch = 0
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
+        self.updater.refresh()  # a callback may have frozen parameters or changed settings
         losses = []
         for _ in range(epochs):
             if self.shuffle:
@@ -150,25 +152,33 @@ class Session:
         return Chunk(np.array(losses))
 
     def _epoch(self, interrupt):
-        n, total = len(self.X), 0.0
+        n, total, seen = len(self.X), 0.0, 0.0
+        buffers, updater = self.buffers, self.updater
         self.epoch += 1
         for start in range(0, n, self.batch_size):
             self.step += 1
-            x, t, A, dZ = self.buffers.batch(min(self.batch_size, n - start))
-            x2 = fused.gather_rows(self.X, self.order, start, x, self.buffers.sq)
-            fused.gather_rows(self.T, self.order, start, t, self.buffers.sq)
-            value, norm2 = loss_and_gradients(self.buffers, x, x2, t, A, dZ, self.loss_id)
+            rows = min(self.batch_size, n - start)
+            x, t, A, dZ = buffers.batch(rows)
+            x2 = fused.gather_rows(self.X, self.order, start, x, buffers.sq)
+            fused.gather_rows(self.T, self.order, start, t, buffers.sq)
+            weight = buffers.weights(self.w, self.order, start, rows)
+            value, share, norm2 = loss_and_gradients(buffers, x, x2, t, weight, A, dZ,
+                                                     self.loss_id)
+            if self.w is not None and share == 0.0:
+                raise weightless_batch(self.loss)
+            value, norm2 = updater.penalize(value, norm2, rows)
             if not (np.isfinite(value) and np.isfinite(norm2)):
                 return None, Divergence(self.step, self.epoch, value)
-            update(self.views, learning_rate(self.optimizer), self.optimizer.momentum)
-            count_steps(self.optimizer, 1)
-            total += value * len(x)
+            updater.clip()
+            updater.update()
+            total, seen = total + value * share, seen + share
             if interrupt is not None and interrupt.requested:
                 return None, INTERRUPTED
-        return total / n, None
+        return total / seen, None
 
     def sync(self) -> None:
-        """Nothing to write back: this engine trains the layers' own arrays."""
+        """Nothing to write back: this engine trains the layers' and the optimizer's own
+        arrays."""
 
     close = sync
 
@@ -187,8 +197,8 @@ def gradients(layers, X, Y, loss) -> None:
     """One batch's gradients, computed by this engine into the layers' dW and db."""
     buffers = Buffers(layers, rows=len(X))
     X, T = training_arrays(layers, X, Y, loss)
-    x2 = fused.sum_of_squares(X.ravel())
-    loss_and_gradients(buffers, X, x2, T, buffers.A, buffers.dZ, loss_code(loss))
+    x2 = updates.sum_of_squares(X.ravel())
+    loss_and_gradients(buffers, X, x2, T, NO_WEIGHTS, buffers.A, buffers.dZ, loss_code(loss))
 
 
 def predict(layers, X) -> np.ndarray:

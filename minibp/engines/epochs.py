@@ -43,6 +43,13 @@ class Chunk:
                                   else optimizer.lr)
 
 
+def weightless_batch(loss) -> ValueError:
+    """What the NumPy engine raises (from the loss's own check) at a batch whose sample
+    weights sum to 0; the compiled engines raise the same at the same step."""
+    return ValueError(f"{type(loss).__name__}: sample_weight must have a finite sum above 0, "
+                      "got 0.0")
+
+
 def steps_per_epoch(n: int, batch_size: int) -> int:
     return -(-n // batch_size)
 

@@ -24,11 +24,16 @@ def training_arrays(layers, X, Y, loss) -> tuple[np.ndarray, np.ndarray]:
 
 
 class FlatModel:
-    """One flat parameter buffer (plus gradients, momentum and scratch) for Dense layers.
+    """One flat parameter buffer (plus gradients, optimizer state and scratch) for Dense
+    layers.
 
     ``layout`` (layers, 6) has per layer [n_in, n_out, w_off, b_off, act, a_off]; W is stored
-    row by row, then b. Scratch buffers hold up to ``rows`` batch rows. ``pull`` copies the
-    layers' values in; ``push`` writes values and gradients back into the layers in place.
+    row by row, then b. ``blocks`` (k, 3) lists the trainable parameters as [start, stop,
+    is_matrix]. ``state`` (2, size) holds the optimizer's state arrays in its state_names
+    order (SGD: momentum_buffer; Adam: exp_avg, exp_avg_sq), empty rows when it keeps none.
+    Scratch buffers hold up to ``rows`` batch rows. ``pull`` copies the layers' values and
+    the optimizer's state in; ``push`` writes values, gradients and state back in place.
+    ``net`` and ``scratch`` are the tuples the kernels take.
     """
 
     def __init__(self, layers, rows: int, optimizer=None):
@@ -39,12 +44,14 @@ class FlatModel:
         size = int(self.layout[-1, B_OFF] + self.layout[-1, N_OUT])
         self.params = np.empty(size, self.dtype)
         self.grads = np.zeros(size, self.dtype)
-        self.velocity = np.zeros(size, self.dtype)
-        self.trainable = np.ones(size, np.uint8)
+        self.state = np.zeros((2, size if state_names(optimizer) else 0), self.dtype)
+        self.blocks = np.empty((0, 3), np.int64)
+        self.trained = []  # (parameter, slice) of each parameter trainable at the last pull
         widths = [self.n_inputs] + [layer.out_features for layer in self.layers]
         self.acts = np.empty(rows * sum(widths[1:]), self.dtype)
         self.x_buf = np.empty(rows * self.n_inputs, self.dtype)
         self.y_buf = np.empty(rows * self.n_outputs, self.dtype)
+        self.w_buf = np.empty(rows)  # a shuffled batch's sample weights, float64
         self.deltas = np.empty(2 * rows * max(widths), self.dtype)  # two halves, see kernels
         self.pull(optimizer)
 
@@ -55,6 +62,14 @@ class FlatModel:
     @property
     def n_outputs(self) -> int:
         return self.layers[-1].out_features
+
+    @property
+    def net(self) -> tuple:
+        return self.params, self.grads, self.layout, self.blocks
+
+    @property
+    def scratch(self) -> tuple:
+        return self.acts, self.x_buf, self.y_buf, self.w_buf, self.deltas
 
     def _build_layout(self) -> np.ndarray:
         layout = np.empty((len(self.layers), 6), np.int64)
@@ -67,34 +82,43 @@ class FlatModel:
             a_offset += self.rows * n_out
         return layout
 
-    def blocks(self):
-        """(layer, W view, b view) for each layer, views into the flat buffer of any kind."""
+    def slices(self):
+        """(layer, W slice, b slice) for each layer, into flat buffers of any kind."""
         for layer, row in zip(self.layers, self.layout):
             w0, b0, n_out = row[W_OFF], row[B_OFF], row[N_OUT]
             yield layer, slice(w0, b0), slice(b0, b0 + n_out)
 
     def pull(self, optimizer=None) -> None:
-        """Copy weights (and the optimizer's momentum, when given) out of the layers."""
-        for layer, w, b in self.blocks():
+        """Copy values out of the layers, which of them train, and (when given) the
+        optimizer's state of those that do (zeros on first use, as the optimizer makes it)."""
+        self.trained = []
+        for layer, w, b in self.slices():
             self.params[w] = layer.W.ravel()
             self.params[b] = layer.b
-            frozen = {p.name for p in layer.parameters() if p.frozen}
-            self.trainable[w] = "W" not in frozen
-            self.trainable[b] = "b" not in frozen
-            if optimizer is not None and getattr(optimizer, "momentum", 0.0):
-                for p, part in zip(layer.parameters(), (w, b)):
-                    self.velocity[part] = optimizer.velocity(p).ravel()
+            self.trained += [(p, part) for p, part in zip(layer.parameters(), (w, b))
+                             if not p.frozen]
+        self.blocks = np.array([(part.start, part.stop, p.value.ndim >= 2)
+                                for p, part in self.trained], np.int64).reshape(-1, 3)
+        for k, name in enumerate(state_names(optimizer)):
+            for p, part in self.trained:
+                self.state[k, part] = optimizer.state(p)[name].ravel()
 
     def push(self, optimizer=None) -> None:
-        """Write weights and gradients (and momentum) back into the layers, in place."""
-        for layer, w, b in self.blocks():
+        """Write values and gradients (and the optimizer's state of the parameters trained)
+        back into the layers' and the optimizer's own arrays, in place."""
+        for layer, w, b in self.slices():
             layer.W[...] = self.params[w].reshape(layer.W.shape)
             layer.b[...] = self.params[b]
             layer.dW[...] = self.grads[w].reshape(layer.W.shape)
             layer.db[...] = self.grads[b]
-            if optimizer is not None and getattr(optimizer, "momentum", 0.0):
-                for p, part in zip(layer.parameters(), (w, b)):
-                    optimizer.velocity(p)[...] = self.velocity[part].reshape(p.value.shape)
+        for k, name in enumerate(state_names(optimizer)):
+            for p, part in self.trained:
+                optimizer.state(p)[name][...] = self.state[k, part].reshape(p.value.shape)
+
+
+def state_names(optimizer) -> tuple[str, ...]:
+    """The names of the optimizer's state arrays (none without an optimizer)."""
+    return tuple(getattr(optimizer, "state_names", ())) if optimizer is not None else ()
 
 
 def learning_rate(optimizer) -> float:

@@ -8,26 +8,31 @@ from __future__ import annotations
 
 import numpy as np
 
+from minibp.engines import update_settings
 from minibp.engines.capabilities import loss_code
-from minibp.engines.epochs import Chunk, Divergence, steps_per_epoch
-from minibp.engines.flat import FlatModel, count_steps, learning_rate, training_arrays
+from minibp.engines.epochs import Chunk, Divergence, steps_per_epoch, weightless_batch
+from minibp.engines.flat import FlatModel, count_steps, training_arrays
 from minibp.engines.kernels import loop  # numba: this module is imported only when it runs
 
 PREDICT_ROWS = 256  # rows per chunk when predicting
 STEP_SECONDS = 5e-7  # a cautious guess of a step's fixed cost, for sizing chunks (epochs.py)
 _NEVER_DRAWN = np.random.default_rng(0)  # typed Generator argument for unshuffled runs
+_NO_WEIGHTS = np.empty(0)  # the kernels' "no sample weights": an empty float64 array
 
 
 class Session:
     """One fit's flat buffers and generator; run(epochs) trains that many more epochs in one
-    compiled call, and sync() writes weights and momentum back into the layers."""
+    compiled call, and sync() writes weights and the optimizer's state back."""
 
     def __init__(self, layers, X, Y, *, loss, optimizer, batch_size, shuffle, seed,
                  sample_weight=None, clip_norm=None):
         self.flat = FlatModel(layers, rows=min(batch_size, len(X)), optimizer=optimizer)
         self.n, self.batch_size, self.shuffle = len(X), batch_size, shuffle
         self.X, self.T = (a.ravel() for a in training_arrays(layers, X, Y, loss))
-        self.loss_id, self.optimizer = loss_code(loss), optimizer
+        self.w = _NO_WEIGHTS if sample_weight is None else np.ascontiguousarray(
+            sample_weight, dtype=np.float64)
+        self.loss, self.loss_id = loss, loss_code(loss)
+        self.optimizer, self.clip_norm = optimizer, clip_norm
         # Unshuffled, nothing is drawn: skip making a generator (seed=None reads OS entropy,
         # about 20 us, a fifth of a fit's fixed cost) and hand the kernel a standing one.
         self.rng = np.random.default_rng(seed) if shuffle else _NEVER_DRAWN
@@ -39,17 +44,18 @@ class Session:
     def run(self, epochs: int, interrupt=None) -> Chunk:
         """Up to ``epochs`` epochs in one compiled call (a Ctrl-C is seen after it returns)."""
         flat, optimizer = self.flat, self.optimizer
-        if self.synced:  # a callback may have changed weights or lr since
+        if self.synced:  # a callback may have changed weights, frozen parts or lr since
             flat.pull(optimizer)
             self.synced = False
         losses = np.zeros(epochs)
         per_epoch = steps_per_epoch(self.n, self.batch_size)
         first_step = self.epoch * per_epoch
+        update = (update_settings.settings(optimizer, self.clip_norm), flat.state[0],
+                  flat.state[1], update_settings.lrs_ahead(optimizer, epochs * per_epoch))
         finished = loop.train_epochs(
-            self.X, self.T, self.order, self.rng, self.shuffle, self.batch_size, epochs,
-            first_step, flat.params, flat.grads, flat.velocity, flat.trainable, flat.layout,
-            flat.acts, flat.x_buf, flat.y_buf, flat.deltas, self.loss_id,
-            learning_rate(optimizer), optimizer.momentum, losses, self.report)
+            (self.X, self.T, self.w), self.order, self.rng, self.shuffle, self.batch_size,
+            epochs, first_step, flat.net, flat.scratch, self.loss_id, update, losses,
+            self.report)
         self.epoch += finished
         steps = finished * per_epoch
         stop = None
@@ -57,10 +63,13 @@ class Session:
             stop = Divergence(int(self.report[1]) + 1, self.epoch + 1, float(self.report[2]))
             steps = int(self.report[1]) - first_step
         count_steps(optimizer, steps)
+        if self.report[0] == 2:
+            raise weightless_batch(self.loss)
         return Chunk(losses[:finished], stop)
 
     def sync(self) -> None:
-        """Write weights, gradients and momentum back into the layers and the optimizer."""
+        """Write weights, gradients and the optimizer's state back into the layers and the
+        optimizer, in place."""
         self.flat.push(self.optimizer)
         self.synced = True
 
@@ -82,10 +91,11 @@ def train_step(layers, X, Y, loss, optimizer) -> float:
 
 def gradients(layers, X, Y, loss) -> None:
     """One batch's gradients from the compiled kernels, written into the layers' dW and db."""
-    flat = FlatModel(layers, rows=len(X))
+    rows = len(X)
+    flat = FlatModel(layers, rows=rows)
     X, T = (a.ravel() for a in training_arrays(layers, X, Y, loss))
-    loop.batch_loss_and_gradients(X, 0, T, 0, len(Y), flat.params, flat.grads, flat.layout,
-                                  flat.acts, flat.deltas, loss_code(loss))
+    loop.batch_loss_and_gradients(X, 0, T, 0, _NO_WEIGHTS, 0, rows, flat.net, flat.acts,
+                                  flat.deltas, loss_code(loss))
     flat.push()
 
 

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from minibp.nn import Dense, SquaredError
-from minibp.optim import SGD
+from minibp.optim import SGD, Adam
 
 
 def warmup(dtypes=("float64", "float32")) -> dict[str, float]:
@@ -20,8 +20,10 @@ def warmup(dtypes=("float64", "float32")) -> dict[str, float]:
     cache), for each dtype.
 
     Runs fit, gradients and predict of a tiny 2-3-2 sigmoid network through each engine, so
-    the kernels are built for exactly the argument types real calls use. Returns seconds per
-    engine entry point and dtype, e.g. ``{"numba.fit[float64]": 0.4, ...}``.
+    the kernels are built for exactly the argument types real calls use; fit runs twice,
+    with SGD and with Adam, l2, sample weights and clipping, which covers every update
+    kernel. Returns seconds per engine entry point and dtype, e.g.
+    ``{"numba.fit[float64]": 0.4, ...}``.
     """
     from minibp.engines import blas_engine, numba_engine  # numba is imported here
 
@@ -41,10 +43,12 @@ def warmup(dtypes=("float64", "float32")) -> dict[str, float]:
 
 
 def _one_epoch(engine, layers, X, Y) -> None:
-    session = engine.Session(layers, X, Y, loss=SquaredError(), optimizer=SGD(0.1),
-                             batch_size=2, shuffle=True, seed=0)
-    session.run(1)
-    session.close()
+    everything = {"sample_weight": np.ones(len(X)), "clip_norm": 1.0}
+    for optimizer, options in ((SGD(0.1), {}), (Adam(0.01, l2=1e-4), everything)):
+        session = engine.Session(layers, X, Y, loss=SquaredError(), optimizer=optimizer,
+                                 batch_size=2, shuffle=True, seed=0, **options)
+        session.run(1)
+        session.close()
 
 
 def _seconds(function, *args, **kwargs) -> float:

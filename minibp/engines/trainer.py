@@ -25,7 +25,6 @@ from minibp.engines.evaluation import evaluate
 from minibp.engines.progress import Progress
 from minibp.history import History
 
-
 SIGINT = int(signal.SIGINT)
 
 

@@ -64,9 +64,14 @@ class Optimizer:
 
     def current_lr(self) -> float:
         """The lr the next step uses: (lr, or lr(steps) for a schedule) * lr_scale."""
+        return self.lr_at(self.steps)
+
+    def lr_at(self, step: int) -> float:
+        """The lr of the update made when ``steps`` equals step, at today's lr_scale:
+        (lr, or lr(step) for a schedule) * lr_scale. The compiled engines ask it for the
+        steps ahead of a schedule they cannot compute themselves."""
         if callable(self.lr):
-            base = expect_number(self.lr(self.steps), f"lr({self.steps})",
-                                 type(self).__name__, least=0.0)
+            base = expect_number(self.lr(step), f"lr({step})", type(self).__name__, least=0.0)
         else:
             base = float(self.lr)
         return base * self.lr_scale

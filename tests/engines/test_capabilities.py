@@ -11,16 +11,19 @@ import pytest
 from finite_diff import numeric_gradient
 
 import minibp
-from minibp.engines import capabilities, choose_engine, flat, why_not_compiled
-from minibp.engines.kernels import fused, loop
+from minibp.engines import capabilities, choose_engine, flat, update_settings, why_not_compiled
+from minibp.engines.kernels import fused, loop, updates
 from minibp.nn import activations
+from minibp.optim import CosineDecay, ExponentialDecay, Optimizer, StepDecay
 
 KERNEL_NAMES = {  # the kernels' constant for each class of the tables
     minibp.Identity: "IDENTITY", minibp.Sigmoid: "SIGMOID", minibp.Tanh: "TANH",
     minibp.ReLU: "RELU",
     minibp.SquaredError: "SQUARED_ERROR", minibp.MSE: "MSE",
-    minibp.SoftmaxCrossEntropy: "SOFTMAX_XENT",
+    minibp.SoftmaxCrossEntropy: "SOFTMAX_XENT", minibp.BinaryCrossEntropy: "BCE_LOGITS",
+    StepDecay: "STEP_DECAY", CosineDecay: "COSINE_DECAY", ExponentialDecay: "EXPONENTIAL_DECAY",
 }
+FAMILIES = {minibp.SGD: "SGD", minibp.Adam: "ADAM", minibp.AdamW: "ADAM"}  # AdamW: Adam's kernel
 
 
 @pytest.mark.parametrize("module", [loop, fused], ids=["loop", "fused"])
@@ -32,6 +35,31 @@ def test_kernel_constants_equal_the_tables(module, table):
     assert len(set(codes.values())) == len(codes), "two classes share a code"
 
 
+def test_schedule_codes_equal_the_loop_kernels_constants():
+    for cls, code in capabilities.SCHEDULE_CODES.items():
+        assert getattr(loop, KERNEL_NAMES[cls]) == code == cls.code, cls.__name__
+    assert loop.CONSTANT_LR == capabilities.CONSTANT_LR
+    assert loop.LR_PER_STEP == capabilities.LR_PER_STEP
+    codes = [*capabilities.SCHEDULE_CODES.values(), capabilities.CONSTANT_LR,
+             capabilities.LR_PER_STEP]
+    assert len(set(codes)) == len(codes), "two schedules share a code"
+
+
+def test_optimizer_families_equal_the_loop_kernels_constants():
+    """One update kernel per family: AdamW shares Adam's code (its decay is a setting)."""
+    assert set(capabilities.OPTIMIZER_CODES) == set(FAMILIES)
+    for cls, code in capabilities.OPTIMIZER_CODES.items():
+        assert getattr(loop, FAMILIES[cls]) == code, cls.__name__
+    assert capabilities.OPTIMIZER_CODES[minibp.SGD] != capabilities.OPTIMIZER_CODES[minibp.Adam]
+
+
+@pytest.mark.parametrize("module", [loop, updates], ids=["loop", "updates"])
+def test_settings_entries_are_named_alike_in_python_and_the_kernels(module):
+    names = update_settings.SETTINGS
+    assert [getattr(module, name) for name in names] == list(range(len(names)))
+    assert update_settings.settings(minibp.SGD()).shape == (len(names),)
+
+
 def test_layout_columns_of_flat_model_and_loop_kernels_agree():
     columns = ("N_IN", "N_OUT", "W_OFF", "B_OFF", "ACT", "A_OFF")
     assert [getattr(flat, c) for c in columns] == [getattr(loop, c) for c in columns]
@@ -40,6 +68,39 @@ def test_layout_columns_of_flat_model_and_loop_kernels_agree():
 
 def test_every_built_in_activation_has_a_compiled_code():
     assert set(activations.ACTIVATIONS.values()) <= set(capabilities.ACTIVATION_CODES)
+
+
+def test_every_built_in_loss_optimizer_and_schedule_compiles():
+    model = minibp.mlp([2, 3, 1])
+    for loss in minibp.nn.losses.LOSS_NAMES.values():
+        for optimizer in minibp.optim.OPTIMIZER_NAMES.values():
+            assert why_not_compiled(model, loss(), optimizer(), sample_weight=True,
+                                    clip_norm=True) is None, (loss, optimizer)
+    for lr in (StepDecay(0.1, 5), CosineDecay(0.1, 9), ExponentialDecay(0.1, 0.9),
+               lambda step: 0.1):
+        assert why_not_compiled(model, minibp.MSE(), minibp.AdamW(lr, l2=0.1)) is None
+
+
+def test_what_still_runs_on_numpy_only_says_why():
+    model = minibp.mlp([2, 3, 1])
+
+    class Lion(Optimizer):
+        def update(self, p, lr):
+            p.value -= lr * np.sign(p.grad)
+
+    class MyAdam(minibp.Adam):
+        pass
+
+    assert why_not_compiled(model, minibp.MSE(), Lion(0.1)) == (
+        "it has no compiled version of the optimizer Lion (the compiled engines run SGD, Adam, "
+        "AdamW)")
+    assert "MyAdam" in why_not_compiled(model, minibp.MSE(), MyAdam())
+    reason = why_not_compiled(model, minibp.BinaryCrossEntropy(from_logits=False))
+    assert reason.startswith("it has no compiled version of BinaryCrossEntropy(from_logits=False)")
+    assert choose_engine("auto", model, minibp.BinaryCrossEntropy(from_logits=False)) == "numpy"
+    with pytest.raises(ValueError, match="from_logits=False"):
+        model.fit(np.ones((4, 2)), np.ones((4, 1)) * 0.5, loss=minibp.BinaryCrossEntropy(False),
+                  optimizer=minibp.SGD(), engine="numba")
 
 
 # -- an activation of the user's own, NumPy only -------------------------------------------------

@@ -15,7 +15,8 @@ from minibp.engines import AUTO_NUMBA_MAX_MACS, choose_engine, why_not_compiled
 
 ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu"]
 COMPILED = ["numba", "blas"]
-LOSSES = {"squared": minibp.SquaredError, "mse": minibp.MSE, "xent": minibp.SoftmaxCrossEntropy}
+LOSSES = {"squared": minibp.SquaredError, "mse": minibp.MSE, "xent": minibp.SoftmaxCrossEntropy,
+          "bce": minibp.BinaryCrossEntropy}  # bce: four yes/no outputs (multi-label), soft
 
 
 def make_problem(depth, width, activation, loss_name, n, seed):
@@ -23,7 +24,7 @@ def make_problem(depth, width, activation, loss_name, n, seed):
     rng = np.random.default_rng(seed)
     n_in, n_out = 3, 4
     sizes = [n_in] + [width] * (depth - 1) + [n_out]
-    output = None if loss_name == "xent" else activation
+    output = None if loss_name in ("xent", "bce") else activation  # those two take logits
     model = minibp.mlp(sizes, activation, output, seed=rng)
     X = rng.normal(size=(n, n_in))
     if loss_name == "xent":
@@ -150,6 +151,7 @@ def test_why_not_compiled_names_loss_and_optimizer():
     assert "Hinge" in why_not_compiled(model, Hinge())
     assert "reduction='mean'" in why_not_compiled(model, minibp.MSE(reduction="sum"))
     assert "Adam" in why_not_compiled(model, minibp.SquaredError(), Adam())
+    assert why_not_compiled(model, minibp.SquaredError(), minibp.Adam()) is None
 
 
 def test_auto_picks_numba_for_small_steps_blas_for_large_ones_numpy_for_the_rest():

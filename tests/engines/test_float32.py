@@ -45,14 +45,23 @@ def test_astype_refuses_other_dtypes():
         minibp.mlp([2, 2]).astype(np.int32)
 
 
+OPTIMIZERS = {  # the second also runs fit's sample_weight and clip_norm
+    "momentum": (lambda: minibp.SGD(0.1, momentum=0.5), {}),
+    "adamw": (lambda: minibp.AdamW(0.01, l2=1e-3),
+              {"sample_weight": np.linspace(0.5, 2.0, 64), "clip_norm": 1.0}),
+}
+
+
 @pytest.mark.parametrize("engine", ENGINES)
-def test_float32_training_follows_float64_training(engine):
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_float32_training_follows_float64_training(name, engine):
     model, X, labels = problem()
     small = model.astype(np.float32)
+    make, options = OPTIMIZERS[name]
     kwargs = dict(loss=minibp.SoftmaxCrossEntropy(), epochs=5, batch_size=16, seed=3,
-                  engine=engine)
-    h64 = model.fit(X, labels, optimizer=minibp.SGD(0.1, momentum=0.5), **kwargs)
-    h32 = small.fit(X, labels, optimizer=minibp.SGD(0.1, momentum=0.5), **kwargs)
+                  engine=engine, **options)
+    h64 = model.fit(X, labels, optimizer=make(), **kwargs)
+    h32 = small.fit(X, labels, optimizer=make(), **kwargs)
     assert h64.history["loss"][-1] < h64.history["loss"][0]       # stable, learning
     np.testing.assert_allclose(h32.history["loss"], h64.history["loss"], rtol=1e-4)
     for p64, p32 in zip(model.parameters(), small.parameters()):

@@ -80,7 +80,7 @@ def test_validation_split_takes_the_last_rows_before_shuffling():
     assert history["val_loss"][-1] == pytest.approx(np.mean((val - Y[18:]) ** 2), rel=1e-12)
 
 
-@pytest.mark.parametrize("engine", ["numpy"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_integer_sample_weights_equal_repeated_rows(engine):
     X, Y = data(8)
     w = np.array([1, 2, 0, 1, 3, 1, 1, 2])
@@ -95,15 +95,16 @@ def test_integer_sample_weights_equal_repeated_rows(engine):
         np.testing.assert_allclose(a[0], b[0], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("clip", [1e-3, 1e3])
-def test_clip_norm_scales_the_whole_gradient_as_torch_does(clip):
+def test_clip_norm_scales_the_whole_gradient_as_torch_does(clip, engine):
     X, Y = data()
     clipped, reference = model(), model()
     grads = reference.gradients(X, Y, minibp.MSE(), engine="numpy")
     norm = np.sqrt(sum(np.sum(g ** 2) for g in grads.values()))
     scale = min(1.0, clip / (norm + 1e-6))
     clipped.fit(X, Y, loss="mse", optimizer=minibp.SGD(0.5), epochs=1, batch_size=len(X),
-                shuffle=False, clip_norm=clip)
+                shuffle=False, clip_norm=clip, engine=engine)
     for p, q in zip(clipped.parameters(), reference.parameters()):
         np.testing.assert_allclose(p.value, q.value - 0.5 * scale * grads[q.name], rtol=1e-12,
                                    atol=1e-15)

@@ -57,6 +57,21 @@ def test_current_lr_is_lr_times_lr_scale_and_steps_count_calls():
     np.testing.assert_array_equal(p.value, before - 0.1 * p.grad)
 
 
+def test_lr_at_is_current_lr_at_another_step_count():
+    """lr_at(step) is what current_lr() gives once steps == step, at today's lr_scale; the
+    compiled engines ask it for the steps ahead of a callable they cannot compute."""
+    optimizer = Adam(lambda step: 1.0 / (step + 2))
+    optimizer.lr_scale = 0.5
+    ahead = [optimizer.lr_at(step) for step in range(5)]
+    assert ahead == [0.5 / (step + 2) for step in range(5)]
+    for step in range(5):
+        optimizer.steps = step
+        assert optimizer.current_lr() == ahead[step]
+    assert SGD(0.3).lr_at(99) == 0.3
+    with pytest.raises(ValueError, match=r"SGD: lr\(7\) must be a finite number >= 0"):
+        SGD(lambda step: float("nan")).lr_at(7)
+
+
 def test_state_is_per_array_and_zero_at_first():
     a, b = parameter("W", (2, 3), 3), parameter("b", (3,), 4)
     optimizer = Adam()

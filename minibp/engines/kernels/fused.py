@@ -3,7 +3,7 @@
 The BLAS engine leaves X @ W.T, dZ.T @ X and dZ @ W to NumPy's BLAS and does the rest here,
 each kernel touching each buffer once: bias plus activation, the loss and its gradient fused
 with the output activation's derivative, the hidden activations' derivatives fused with the
-bias gradients, and in-place parameter updates. Single-threaded on purpose: BLAS owns the
+bias gradients (the updates are in updates.py). Single-threaded on purpose: BLAS owns the
 cores, and a second thread pool between its calls would fight it.
 
 The rules, and the reason the shared scalar math below is a copy of loop.py's, are in
@@ -19,8 +19,8 @@ kernel's own work.
 import numpy as np
 from numba import njit
 
-IDENTITY, SIGMOID, TANH, RELU = 0, 1, 2, 3        # capabilities.ACTIVATION_CODES
-SQUARED_ERROR, MSE, SOFTMAX_XENT = 0, 1, 2         # capabilities.LOSS_CODES
+IDENTITY, SIGMOID, TANH, RELU = 0, 1, 2, 3                  # capabilities.ACTIVATION_CODES
+SQUARED_ERROR, MSE, SOFTMAX_XENT, BCE_LOGITS = 0, 1, 2, 3   # capabilities.LOSS_CODES
 
 
 # -- shared scalar math: identical copies in loop.py (see kernels/__init__.py) ------------
@@ -52,33 +52,67 @@ def activation_derivative(a, act):
 
 
 @njit(cache=True, inline="always")
-def loss_forward_backward(pred, pred_off, target, target_off, rows, width, loss, dPred):
-    """Mean loss of pred against target over the batch, and dLoss/dPred into dPred.
+def loss_forward_backward(pred, pred_off, target, target_off, weight, w_off, rows, width,
+                          loss, dPred):
+    """Loss of pred against target over the batch, and dLoss/dPred into dPred.
 
-    pred and target (rows, width) flat from their offsets; dPred (rows, width) flat from 0.
+    pred and target (rows, width) flat from their offsets; dPred (rows, width) flat from 0;
+    weight: per-sample weights (rows,) from w_off, or an empty array for none. Returns
+    (loss, share): the batch's mean (with weights, the weighted mean over samples of
+    minibp/nn/loss.py) and its share of the epoch's mean, rows or the sum of its weights.
     SQUARED_ERROR: 1/2 sum over outputs, mean over rows; MSE: mean over all elements;
     SOFTMAX_XENT: pred are logits, target rows of class probabilities (one-hot), through
-    log-sum-exp.
+    log-sum-exp; BCE_LOGITS: pred are logits, mean over all elements.
     """
+    share = float(rows)
+    if weight.shape[0] > 0:
+        share = 0.0
+        for r in range(rows):
+            share += weight[w_off + r]
     if loss == SOFTMAX_XENT:
-        return softmax_xent(pred, pred_off, target, target_off, rows, width, dPred)
-    total = 0.0
-    scale = 1.0 / rows if loss == SQUARED_ERROR else 2.0 / (rows * width)
-    for i in range(rows * width):
-        diff = pred[pred_off + i] - target[target_off + i]
-        total += diff * diff
-        dPred[i] = diff * scale
-    if loss == SQUARED_ERROR:
-        return 0.5 * total / rows
-    return total / (rows * width)
+        value = softmax_xent(pred, pred_off, target, target_off, weight, w_off, rows, width,
+                             share, dPred)
+    else:
+        value = elementwise_loss(pred, pred_off, target, target_off, weight, w_off, rows,
+                                 width, share, loss, dPred)
+    return value, share
 
 
 @njit(cache=True, inline="always")
-def softmax_xent(logits, off, target, target_off, rows, width, dLogits):
-    """Mean over rows of logsumexp(z) - sum(t * z) on logits z, through log-sum-exp; writes
-    dLoss/dLogits (rows, width) flat from 0. A shared copy (see the package docstring)."""
+def elementwise_loss(pred, pred_off, target, target_off, weight, w_off, rows, width, share,
+                     loss, dPred):
+    """SQUARED_ERROR, MSE or BCE_LOGITS (see loss_forward_backward), one term per element,
+    the rows' weights summing to share; without weights (an empty array) every row weighs
+    1.0, which multiplies exactly. BCE on logits z is max(z, 0) - z t + log1p(exp(-|z|)),
+    with gradient sigmoid(z) - t: only exp(-|z|) is taken, so any finite logit gives finite
+    terms (minibp/nn/cross_entropy.py)."""
+    divisor = share if loss == SQUARED_ERROR else share * width
+    scale = (2.0 if loss == MSE else 1.0) / divisor
     total = 0.0
     for r in range(rows):
+        w = weight[w_off + r] if weight.shape[0] > 0 else 1.0
+        w_scale = w * scale
+        for j in range(width):
+            i = r * width + j
+            z, t = pred[pred_off + i], target[target_off + i]
+            if loss == BCE_LOGITS:
+                e = np.exp(-abs(z))
+                total += w * ((z if z > 0.0 else 0.0) - z * t + np.log1p(e))
+                dPred[i] = ((1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)) - t) * w_scale
+            else:
+                diff = z - t
+                total += w * (diff * diff)
+                dPred[i] = diff * w_scale
+    return (0.5 if loss == SQUARED_ERROR else 1.0) * total / divisor
+
+
+@njit(cache=True, inline="always")
+def softmax_xent(logits, off, target, target_off, weight, w_off, rows, width, share, dLogits):
+    """(Weighted) mean over rows of logsumexp(z) - sum(t * z) on logits z, through
+    log-sum-exp; writes dLoss/dLogits (rows, width) flat from 0."""
+    total = 0.0
+    for r in range(rows):
+        w = weight[w_off + r] if weight.shape[0] > 0 else 1.0
         base = r * width
         z = off + base
         t = target_off + base
@@ -93,11 +127,9 @@ def softmax_xent(logits, off, target, target_off, rows, width, dLogits):
         log_sum = np.log(sum_exp)
         for j in range(width):
             shifted = logits[z + j] - top
-            total -= target[t + j] * (shifted - log_sum)
-            dLogits[base + j] = (np.exp(shifted) / sum_exp * mass - target[t + j]) / rows
-    return total / rows
-
-
+            total -= w * target[t + j] * (shifted - log_sum)
+            dLogits[base + j] = (np.exp(shifted) / sum_exp * mass - target[t + j]) * w / share
+    return total / share
 
 
 # -- the BLAS engine's kernels ---------------------------------------------------------------
@@ -181,19 +213,22 @@ def activation_backward(dA, A, act, db, sq):
     return _total(sq, width)
 
 
-@njit(cache=True)
-def loss_backward(A, T, loss, act, dZ, db, sq):
-    """Mean loss of the output A against targets T, and the gradient at the output layer's Z.
+@njit(cache=True, error_model="numpy")
+def loss_backward(A, T, weight, loss, act, dZ, db, sq):
+    """Loss of the output A against targets T, and the gradient at the output layer's Z.
 
-    A, T, dZ (rows, width): dZ = dLoss/dA * act'(A), db (width,) its column sums. The loss
-    sums in float64 whatever the dtype. SOFTMAX_XENT takes A as logits and T as rows of
-    class probabilities. Returns (mean loss, sum of squares of dZ).
+    A, T, dZ (rows, width): dZ = dLoss/dA * act'(A), db (width,) its column sums; weight
+    (rows,) float64 per-sample weights, or empty for none. The loss sums in float64
+    whatever the dtype. SOFTMAX_XENT takes A as logits and T as rows of class
+    probabilities, BCE_LOGITS A as logits. Returns (loss, share, sum of squares of dZ): the
+    batch's (weighted) mean loss and its share of the epoch's mean (rows, or the weights'
+    sum), as loss_forward_backward.
     """
     rows, width = A.shape
     size = rows * width  # flat views of the contiguous buffers, for the shared loss code
-    total = loss_forward_backward(A.reshape(size), 0, T.reshape(size), 0, rows, width, loss,
-                                  dZ.reshape(size))
-    return total, activation_backward(dZ, A, act, db, sq)
+    total, share = loss_forward_backward(A.reshape(size), 0, T.reshape(size), 0, weight, 0,
+                                         rows, width, loss, dZ.reshape(size))
+    return total, share, activation_backward(dZ, A, act, db, sq)
 
 
 @njit(cache=True)
@@ -208,35 +243,3 @@ def gather_rows(X, order, start, out, sq):
             out[r, j] = v
             sq[j] += np.float64(v) * v
     return _total(sq, width)
-
-
-@njit(cache=True)
-def sum_of_squares(values):
-    """Sum of squares of a flat array in float64, over four interleaved partial sums: the
-    divergence guard needs its magnitude, not its last bit, and four independent chains
-    run about four times faster than one."""
-    s0 = s1 = s2 = s3 = 0.0
-    n4 = values.shape[0] - values.shape[0] % 4
-    for i in range(0, n4, 4):
-        s0 += np.float64(values[i]) * values[i]
-        s1 += np.float64(values[i + 1]) * values[i + 1]
-        s2 += np.float64(values[i + 2]) * values[i + 2]
-        s3 += np.float64(values[i + 3]) * values[i + 3]
-    for i in range(n4, values.shape[0]):
-        s0 += np.float64(values[i]) * values[i]
-    return (s0 + s1) + (s2 + s3)
-
-
-@njit(cache=True)
-def sgd_update(p, g, lr):
-    """p -= lr * g, flat arrays."""
-    for i in range(p.shape[0]):
-        p[i] -= lr * g[i]
-
-
-@njit(cache=True)
-def sgd_momentum_update(p, g, v, lr, momentum):
-    """v = momentum * v + g; p -= lr * v (PyTorch's convention), flat arrays."""
-    for i in range(p.shape[0]):
-        v[i] = v[i] * momentum + g[i]
-        p[i] -= lr * v[i]

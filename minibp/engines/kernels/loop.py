@@ -5,18 +5,29 @@ The rules and the reason for the shared-math copies are in minibp/engines/kernel
 A model is described by one flat parameter buffer and a ``layout`` table, one row per Dense
 layer: ``[n_in, n_out, w_off, b_off, act, a_off]``. Layer l's W (n_out, n_in) is stored row
 by row at ``params[w_off:w_off + n_out * n_in]`` and its b at ``params[b_off:b_off + n_out]``;
-its output activations for a batch live at ``acts[a_off:a_off + rows * n_out]``.
-Gradient and momentum buffers share the parameter layout.
+its output activations for a batch live at ``acts[a_off:a_off + rows * n_out]``. Gradient
+and optimizer-state buffers share the parameter layout. ``blocks`` (k, 3) lists the
+trainable parameters as rows [start, stop, is_matrix] of that layout: updates, l2 and
+clipping touch those only, so frozen parameters keep their values and their state.
+
+The optimizer travels as ``settings``, a float64 vector whose entries the constants below
+name (minibp.engines.update_settings builds it; a test checks that the names agree).
 
 Every batch array below (x_buf, acts, deltas) is row-major (rows, width) flattened.
 """
 
+import math
+
 import numpy as np
 from numba import njit
 
-IDENTITY, SIGMOID, TANH, RELU = 0, 1, 2, 3        # capabilities.ACTIVATION_CODES
-SQUARED_ERROR, MSE, SOFTMAX_XENT = 0, 1, 2         # capabilities.LOSS_CODES
+IDENTITY, SIGMOID, TANH, RELU = 0, 1, 2, 3                  # capabilities.ACTIVATION_CODES
+SQUARED_ERROR, MSE, SOFTMAX_XENT, BCE_LOGITS = 0, 1, 2, 3   # capabilities.LOSS_CODES
+SGD, ADAM = 0, 1                                            # capabilities.OPTIMIZER_CODES
+CONSTANT_LR, STEP_DECAY, COSINE_DECAY, EXPONENTIAL_DECAY, LR_PER_STEP = 0, 1, 2, 3, 4
 N_IN, N_OUT, W_OFF, B_OFF, ACT, A_OFF = 0, 1, 2, 3, 4, 5   # the columns of flat.FlatModel.layout
+(FAMILY, MOMENTUM, NESTEROV, WEIGHT_DECAY, BETA1, BETA2, EPS, DECOUPLED, L2, CLIP_NORM,
+ SCHEDULE, LR_0, LR_1, LR_2, LR_SCALE, STEPS) = range(16)   # update_settings.SETTINGS
 
 
 # -- shared scalar math: identical copies in fused.py (see kernels/__init__.py) ------------
@@ -48,33 +59,67 @@ def activation_derivative(a, act):
 
 
 @njit(cache=True, inline="always")
-def loss_forward_backward(pred, pred_off, target, target_off, rows, width, loss, dPred):
-    """Mean loss of pred against target over the batch, and dLoss/dPred into dPred.
+def loss_forward_backward(pred, pred_off, target, target_off, weight, w_off, rows, width,
+                          loss, dPred):
+    """Loss of pred against target over the batch, and dLoss/dPred into dPred.
 
-    pred and target (rows, width) flat from their offsets; dPred (rows, width) flat from 0.
+    pred and target (rows, width) flat from their offsets; dPred (rows, width) flat from 0;
+    weight: per-sample weights (rows,) from w_off, or an empty array for none. Returns
+    (loss, share): the batch's mean (with weights, the weighted mean over samples of
+    minibp/nn/loss.py) and its share of the epoch's mean, rows or the sum of its weights.
     SQUARED_ERROR: 1/2 sum over outputs, mean over rows; MSE: mean over all elements;
     SOFTMAX_XENT: pred are logits, target rows of class probabilities (one-hot), through
-    log-sum-exp.
+    log-sum-exp; BCE_LOGITS: pred are logits, mean over all elements.
     """
+    share = float(rows)
+    if weight.shape[0] > 0:
+        share = 0.0
+        for r in range(rows):
+            share += weight[w_off + r]
     if loss == SOFTMAX_XENT:
-        return softmax_xent(pred, pred_off, target, target_off, rows, width, dPred)
-    total = 0.0
-    scale = 1.0 / rows if loss == SQUARED_ERROR else 2.0 / (rows * width)
-    for i in range(rows * width):
-        diff = pred[pred_off + i] - target[target_off + i]
-        total += diff * diff
-        dPred[i] = diff * scale
-    if loss == SQUARED_ERROR:
-        return 0.5 * total / rows
-    return total / (rows * width)
+        value = softmax_xent(pred, pred_off, target, target_off, weight, w_off, rows, width,
+                             share, dPred)
+    else:
+        value = elementwise_loss(pred, pred_off, target, target_off, weight, w_off, rows,
+                                 width, share, loss, dPred)
+    return value, share
 
 
 @njit(cache=True, inline="always")
-def softmax_xent(logits, off, target, target_off, rows, width, dLogits):
-    """Mean over rows of logsumexp(z) - sum(t * z) on logits z, through log-sum-exp; writes
-    dLoss/dLogits (rows, width) flat from 0. A shared copy (see the package docstring)."""
+def elementwise_loss(pred, pred_off, target, target_off, weight, w_off, rows, width, share,
+                     loss, dPred):
+    """SQUARED_ERROR, MSE or BCE_LOGITS (see loss_forward_backward), one term per element,
+    the rows' weights summing to share; without weights (an empty array) every row weighs
+    1.0, which multiplies exactly. BCE on logits z is max(z, 0) - z t + log1p(exp(-|z|)),
+    with gradient sigmoid(z) - t: only exp(-|z|) is taken, so any finite logit gives finite
+    terms (minibp/nn/cross_entropy.py)."""
+    divisor = share if loss == SQUARED_ERROR else share * width
+    scale = (2.0 if loss == MSE else 1.0) / divisor
     total = 0.0
     for r in range(rows):
+        w = weight[w_off + r] if weight.shape[0] > 0 else 1.0
+        w_scale = w * scale
+        for j in range(width):
+            i = r * width + j
+            z, t = pred[pred_off + i], target[target_off + i]
+            if loss == BCE_LOGITS:
+                e = np.exp(-abs(z))
+                total += w * ((z if z > 0.0 else 0.0) - z * t + np.log1p(e))
+                dPred[i] = ((1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)) - t) * w_scale
+            else:
+                diff = z - t
+                total += w * (diff * diff)
+                dPred[i] = diff * w_scale
+    return (0.5 if loss == SQUARED_ERROR else 1.0) * total / divisor
+
+
+@njit(cache=True, inline="always")
+def softmax_xent(logits, off, target, target_off, weight, w_off, rows, width, share, dLogits):
+    """(Weighted) mean over rows of logsumexp(z) - sum(t * z) on logits z, through
+    log-sum-exp; writes dLoss/dLogits (rows, width) flat from 0."""
+    total = 0.0
+    for r in range(rows):
+        w = weight[w_off + r] if weight.shape[0] > 0 else 1.0
         base = r * width
         z = off + base
         t = target_off + base
@@ -89,9 +134,9 @@ def softmax_xent(logits, off, target, target_off, rows, width, dLogits):
         log_sum = np.log(sum_exp)
         for j in range(width):
             shifted = logits[z + j] - top
-            total -= target[t + j] * (shifted - log_sum)
-            dLogits[base + j] = (np.exp(shifted) / sum_exp * mass - target[t + j]) / rows
-    return total / rows
+            total -= w * target[t + j] * (shifted - log_sum)
+            dLogits[base + j] = (np.exp(shifted) / sum_exp * mass - target[t + j]) * w / share
+    return total / share
 
 
 # -- the numba engine's kernels --------------------------------------------------------------
@@ -215,74 +260,220 @@ def backward_pass(x, x_off, rows, params, grads, layout, acts, deltas, half):
 
 
 @njit(cache=True, inline="always")
-def batch_loss_and_gradients(x, x_off, y, y_off, rows, params, grads, layout, acts,
-                             deltas, loss):
+def batch_loss_and_gradients(x, x_off, y, y_off, weight, w_off, rows, net, acts, deltas,
+                             loss):
     """Forward, loss and backward of one batch: x (rows, n_in) flat from x_off, targets y
-    (rows, n_out) flat from y_off. Returns (mean loss, squared gradient norm)."""
+    (rows, n_out) flat from y_off, sample weights from w_off (or empty); net = (params,
+    grads, layout, blocks). Writes every gradient, frozen parameters' too. Returns (loss,
+    share, squared gradient norm), loss and share as loss_forward_backward gives them."""
+    params, grads, layout, _ = net
     last = layout.shape[0] - 1
     width = layout[last, N_OUT]
     forward_pass(x, x_off, rows, params, layout, acts)
-    value = loss_forward_backward(acts, layout[last, A_OFF], y, y_off, rows, width, loss,
-                                  deltas)
+    value, share = loss_forward_backward(acts, layout[last, A_OFF], y, y_off, weight, w_off,
+                                         rows, width, loss, deltas)
     norm2 = backward_pass(x, x_off, rows, params, grads, layout, acts, deltas,
                           deltas.shape[0] // 2)
-    return value, norm2
+    return value, share, norm2
+
+
+# -- the updates: identical copies in updates.py (see kernels/__init__.py) -----------------
+@njit(cache=True, inline="always")
+def sgd_update(params, grads, buf, blocks, lr, settings):
+    """One step of torch's SGD (minibp/optim/sgd.py, same operations in the same order) over
+    params[start:stop] for each row of blocks:
+
+        g = grad + weight_decay * p
+        buf = momentum * buf + g; g = g + momentum * buf (nesterov) or buf   (momentum > 0)
+        p = p - lr * g
+
+    buf (the momentum buffer, in the parameters' layout) is read only with momentum."""
+    momentum, decay = settings[MOMENTUM], settings[WEIGHT_DECAY]
+    nesterov = settings[NESTEROV] != 0.0
+    for k in range(blocks.shape[0]):
+        for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
+            g = grads[i]
+            if decay != 0.0:
+                g = g + decay * params[i]
+            if momentum != 0.0:
+                buf[i] = buf[i] * momentum + g
+                g = g + momentum * buf[i] if nesterov else buf[i]
+            params[i] -= lr * g
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def adam_update(params, grads, m, v, blocks, lr, t, settings):
+    """One step of torch's Adam, or AdamW when settings[DECOUPLED] (minibp/optim/adam.py,
+    same operations in the same order), at step t (a float, 1 at the first step), over
+    params[start:stop] for each row of blocks; m and v are exp_avg and exp_avg_sq.
+
+    The bias correction's root is sqrt(1 - beta2**t): the reference's ** 0.5 calls pow,
+    which differs from the correctly rounded sqrt in the last bit for about 1 value in 1000."""
+    beta1, beta2, eps = settings[BETA1], settings[BETA2], settings[EPS]
+    decay, decoupled = settings[WEIGHT_DECAY], settings[DECOUPLED] != 0.0
+    weight = 1.0 - beta1  # m = torch's lerp(m, g, weight), from the nearer end
+    step_size = lr / (1.0 - beta1 ** t)
+    root = math.sqrt(1.0 - beta2 ** t)
+    shrink = 1.0 - lr * decay
+    for k in range(blocks.shape[0]):
+        for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
+            g = grads[i]
+            if decay != 0.0:
+                if decoupled:
+                    params[i] = params[i] * shrink
+                else:
+                    g = g + decay * params[i]
+            if abs(weight) < 0.5:
+                m[i] = m[i] + weight * (g - m[i])
+            else:
+                m[i] = g - (g - m[i]) * (1.0 - weight)
+            v[i] = v[i] * beta2 + (1.0 - beta2) * g * g
+            denom = math.sqrt(v[i]) / root + eps
+            params[i] = params[i] + (-step_size * m[i]) / denom
 
 
 @njit(cache=True, inline="always")
-def sgd_update(params, grads, velocity, trainable, lr, momentum):
-    """p -= lr * g, or with momentum v = mu * v + g; p -= lr * v (PyTorch's convention)."""
-    for i in range(params.shape[0]):
-        if trainable[i]:
-            if momentum != 0.0:
-                velocity[i] = velocity[i] * momentum + grads[i]
-                params[i] -= lr * velocity[i]
-            else:
-                params[i] -= lr * grads[i]
+def l2_penalty(params, grads, blocks, l2, rows):
+    """scikit-learn's alpha over the weight matrices among blocks (rows with is_matrix set):
+    grads += l2 * W / rows. Returns sum(W**2) in float64; the loss gains 0.5 * l2 * that
+    / rows (minibp/optim/base.py, Optimizer.l2_penalty)."""
+    total = 0.0
+    for k in range(blocks.shape[0]):
+        if blocks[k, 2]:
+            for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
+                grads[i] += l2 * params[i] / rows
+                total += np.float64(params[i]) * params[i]
+    return total
 
 
-@njit(cache=True)
-def train_epochs(X, Y, order, rng, shuffle, batch_size, epochs, first_step,
-                 params, grads, velocity, trainable, layout, acts, x_buf, y_buf,
-                 deltas, loss, lr, momentum, epoch_losses, report):
-    """Minibatch SGD over X (n, n_in) and Y (n, n_out), both flat, for `epochs` epochs.
+# -- the step around the update: the numba engine's alone -----------------------------------
+@njit(cache=True, inline="always")
+def squared_norm(values, blocks):
+    """Sum of squares (float64) of values[start:stop] over the rows of blocks."""
+    total = 0.0
+    for k in range(blocks.shape[0]):
+        for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
+            total += np.float64(values[i]) * values[i]
+    return total
+
+
+@njit(cache=True, inline="always")
+def clip_gradients(grads, blocks, clip_norm):
+    """torch's clip_grad_norm_ over the trainable blocks: every gradient times
+    clip_norm / (norm + 1e-6) when that is below 1, norm their global L2 norm."""
+    scale = clip_norm / (math.sqrt(squared_norm(grads, blocks)) + 1e-6)
+    if scale < 1.0:
+        for k in range(blocks.shape[0]):
+            for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
+                grads[i] *= scale
+
+
+@njit(cache=True, inline="always")
+def scheduled_lr(settings, lrs, k, step):
+    """The lr of the optimizer's update when its step counter is ``step``, the k-th update
+    of this call: what Optimizer.current_lr() gives then, the schedule of
+    minibp/optim/schedules.py (same operations) times lr_scale; or lrs[k] (LR_PER_STEP)."""
+    code = settings[SCHEDULE]
+    if code == LR_PER_STEP:
+        return lrs[k]
+    lr, a, b = settings[LR_0], settings[LR_1], settings[LR_2]
+    if code == STEP_DECAY:  # a = step_size, b = gamma
+        lr = lr * b ** float(step // int(a))
+    elif code == COSINE_DECAY:  # a = total_steps, b = final_lr
+        angle = math.pi * min(step, int(a)) / a
+        lr = b + 0.5 * (lr - b) * (1.0 + math.cos(angle))
+    elif code == EXPONENTIAL_DECAY:  # a = gamma
+        lr = lr * a ** float(step)
+    return lr * settings[LR_SCALE]
+
+
+@njit(cache=True, error_model="numpy")
+def adam_step(params, grads, m, v, blocks, lr, t, settings):
+    """adam_update, compiled as a function of its own rather than inlined into
+    train_epochs: inlined, the reference counting of its arrays (atomic adds, which numba's
+    pruning then fails to remove) costs every SGD step too, 8 of them per step as counted
+    with NUMBA_DEBUG_NRT; the call costs an Adam step far less."""
+    adam_update(params, grads, m, v, blocks, lr, t, settings)
+
+
+@njit(cache=True, error_model="numpy")
+def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net, scratch,
+                 loss, optimizer, epoch_losses, report):
+    """Minibatch training for `epochs` epochs, each step as the NumPy engine's: forward,
+    (weighted) loss, backward, l2, the divergence guard, clipping, the optimizer's update.
+
+    data = (X, Y, w): X (n, n_in), Y (n, n_out) flat, w (n,) float64 sample weights or
+    empty. net = (params, grads, layout, blocks) and scratch = (acts, x_buf, y_buf, w_buf,
+    deltas) as minibp.engines.flat.FlatModel holds them; optimizer = (settings, state0,
+    state1, lrs): state0 and state1 its state (SGD: the momentum buffer; Adam: exp_avg and
+    exp_avg_sq), lrs the lr of each step of this call for LR_PER_STEP (else empty). Writes
+    params, grads, the state and epoch_losses[e], the weighted mean of epoch e's batch
+    losses (each taken before its update).
 
     With shuffle, each epoch's order is ``rng.permutation(n)``, drawn in the loop from the
     caller's Generator (numba reproduces NumPy's stream, so every engine sees the same
-    order); otherwise order is 0..n-1. epoch_losses[e] gets the sample-weighted mean of the
-    pre-update batch losses. The divergence guard checks each batch's loss and gradient norm
-    before its update: on a non-finite one it writes report = [1, step, loss] and returns
-    the epoch it stopped in, leaving params and velocity as after the last finite step.
-    Returns the number of epochs completed.
+    order); otherwise order is 0..n-1. On a non-finite loss or gradient norm the guard
+    writes report = [1, step, loss] and returns the epoch it stopped in, before that
+    step's update; on a batch whose weights sum to 0, report = [2, step, loss]. Returns the
+    number of epochs completed.
     """
-    last = layout.shape[0] - 1
-    n_in, n_out = layout[0, N_IN], layout[last, N_OUT]
+    X, Y, w = data
+    params, grads, layout, blocks = net
+    acts, x_buf, y_buf, w_buf, deltas = scratch
+    settings, state0, state1, lrs = optimizer
+    l2, clip_norm, adam = settings[L2], settings[CLIP_NORM], settings[FAMILY] == ADAM
+    constant = settings[SCHEDULE] == CONSTANT_LR  # then the lr is computed once, here
+    lr = settings[LR_0] * settings[LR_SCALE]
+    counter = int(settings[STEPS])  # the optimizer's steps before this call's first update
+    n_in, n_out = layout[0, N_IN], layout[layout.shape[0] - 1, N_OUT]
     n = X.shape[0] // n_in
+    weighted = w.shape[0] > 0
+    everything = np.zeros((1, 3), np.int64)  # one block of all parameters, frozen ones too
+    everything[0, 1] = params.shape[0]
     step = first_step
     for e in range(epochs):
         if shuffle:
             for i in range(n):
                 order[i] = i
             rng.shuffle(order)
-        total = 0.0
+        total = seen = 0.0
         for start in range(0, n, batch_size):
             rows = min(batch_size, n - start)
             if shuffle:
                 gather_rows(X, n_in, order, start, rows, x_buf)
                 gather_rows(Y, n_out, order, start, rows, y_buf)
-                value, norm2 = batch_loss_and_gradients(x_buf, 0, y_buf, 0, rows, params,
-                                                        grads, layout, acts, deltas, loss)
+                if weighted:
+                    gather_rows(w, 1, order, start, rows, w_buf)
+                x, x_off, y, y_off = x_buf, 0, y_buf, 0
+                weight, w_off = (w_buf if weighted else w), 0
             else:  # unshuffled batches are contiguous rows: read them in place
-                value, norm2 = batch_loss_and_gradients(X, start * n_in, Y, start * n_out,
-                                                        rows, params, grads, layout, acts,
-                                                        deltas, loss)
+                x, x_off, y, y_off = X, start * n_in, Y, start * n_out
+                weight, w_off = w, start
+            value, share, norm2 = batch_loss_and_gradients(x, x_off, y, y_off, weight, w_off,
+                                                           rows, net, acts, deltas, loss)
+            if weighted and share == 0.0:  # refused by the loss's own check on NumPy
+                report[0], report[1], report[2] = 2.0, step, value
+                return e
+            if l2 != 0.0:
+                value += 0.5 * l2 * l2_penalty(params, grads, blocks, l2, rows) / rows
+                norm2 = squared_norm(grads, everything)
             if not (np.isfinite(value) and np.isfinite(norm2)):
                 report[0], report[1], report[2] = 1.0, step, value
                 return e
-            sgd_update(params, grads, velocity, trainable, lr, momentum)
-            total += value * rows
+            if clip_norm > 0.0:
+                clip_gradients(grads, blocks, clip_norm)
+            k = step - first_step
+            if not constant:
+                lr = scheduled_lr(settings, lrs, k, counter + k)
+            if adam:
+                t = float(counter + k + 1)  # Adam's t, 1 at the optimizer's first step
+                adam_step(params, grads, state0, state1, blocks, lr, t, settings)
+            else:
+                sgd_update(params, grads, state0, blocks, lr, settings)
+            total += value * share
+            seen += share
             step += 1
-        epoch_losses[e] = total / n
+        epoch_losses[e] = total / seen
     return epochs
 
 

@@ -1,5 +1,6 @@
 """minibp.engines.kernels.fused against plain loops written here, compiled and as py_func, over the
-shapes (1, 1), (1, n), (rows, 1) and an odd (7, 13)."""
+shapes (1, 1), (1, n), (rows, 1) and an odd (7, 13). (The update kernels and sum_of_squares,
+in kernels/updates.py, are tested in test_update_kernels.py.)"""
 
 import math
 
@@ -73,40 +74,51 @@ def test_activation_backward_and_bias_gradient(kernel, shape, name):
                                rtol=1e-14, atol=1e-15)
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("loss,code", [("squared", F.SQUARED_ERROR), ("mse", F.MSE),
-                                       ("xent", F.SOFTMAX_XENT)])
+                                       ("xent", F.SOFTMAX_XENT), ("bce", F.BCE_LOGITS)])
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("kernel", variants(F.loss_backward))
-def test_loss_backward(kernel, shape, loss, code):
+def test_loss_backward(kernel, shape, loss, code, weighted):
     rows, width = shape
     rng = np.random.default_rng(4)
     A = rng.normal(size=shape) * 2
     T = (np.eye(width)[rng.integers(0, width, size=rows)] if loss == "xent"
          else rng.uniform(size=shape))
+    w = rng.uniform(0.0, 3.0, size=rows) if weighted else np.ones(rows)
     dZ, db = np.empty(shape), np.empty(width)
-    value, dz2 = kernel(A, T, code, ACTIVATION_CODES["identity"], dZ, db, np.empty(width))
-    if loss == "xent":
-        log_z = [math.log(sum(math.exp(z) for z in row)) for row in A]
-        expected = -sum(T[r, j] * (A[r, j] - log_z[r]) for r in range(rows)
-                        for j in range(width)) / rows
-        grad = [[(math.exp(A[r, j] - log_z[r]) - T[r, j]) / rows for j in range(width)]
-                for r in range(rows)]
-    else:
-        square = sum((a - t) ** 2 for a, t in zip(A.flat, T.flat))
-        expected = 0.5 * square / rows if loss == "squared" else square / A.size
-        scale = 1 / rows if loss == "squared" else 2 / A.size
-        grad = (A - T) * scale
+    value, share, dz2 = kernel(A, T, w if weighted else np.empty(0), code,
+                               ACTIVATION_CODES["identity"], dZ, db, np.empty(width))
+    expected, grad = plain_weighted_loss(A, T, w, loss)
     assert value == pytest.approx(expected, rel=1e-13)
+    assert share == pytest.approx(sum(w), rel=1e-15)
     np.testing.assert_allclose(dZ, grad, rtol=1e-12, atol=1e-16)
     np.testing.assert_allclose(db, np.sum(grad, axis=0), rtol=1e-12, atol=1e-16)
     assert dz2 == pytest.approx(float(np.sum(np.square(grad))), rel=1e-12)
 
 
-@pytest.mark.parametrize("kernel", variants(F.sum_of_squares))
-@pytest.mark.parametrize("size", [0, 1, 3, 4, 7, 1001])
-def test_sum_of_squares(kernel, size):
-    values = np.random.default_rng(size).normal(size=size).astype(np.float32)
-    assert kernel(values) == pytest.approx(sum(float(v) ** 2 for v in values), rel=1e-12)
+def plain_weighted_loss(A, T, w, loss):
+    """(loss, dLoss/dA) as minibp/nn/loss.py defines the weighted mean, per element here:
+    sum_i w_i * s_i / (c * sum_i w_i), c = 1 or the number of outputs."""
+    rows, width = A.shape
+    terms, grad = np.empty(rows), np.empty_like(A)
+    for r in range(rows):
+        if loss == "xent":
+            log_z = math.log(sum(math.exp(z) for z in A[r]))
+            terms[r] = -sum(T[r, j] * (A[r, j] - log_z) for j in range(width))
+            grad[r] = [math.exp(A[r, j] - log_z) * sum(T[r]) - T[r, j] for j in range(width)]
+        elif loss == "bce":
+            p = [1 / (1 + math.exp(-z)) for z in A[r]]
+            terms[r] = -sum(t * math.log(q) + (1 - t) * math.log(1 - q)
+                            for t, q in zip(T[r], p))
+            grad[r] = [q - t for q, t in zip(p, T[r])]
+        else:
+            diff = A[r] - T[r]
+            terms[r] = sum(d * d for d in diff) * (0.5 if loss == "squared" else 1.0)
+            grad[r] = diff * (1.0 if loss == "squared" else 2.0)
+    per_row = 1 if loss in ("squared", "xent") else width
+    divisor = per_row * sum(w)
+    return sum(w * terms) / divisor, grad * w[:, None] / divisor
 
 
 @pytest.mark.parametrize("kernel", variants(F.gather_rows))
@@ -116,17 +128,3 @@ def test_gather_rows(kernel):
     squares = kernel(X, np.array([4, 2, 0, 1, 3]), 1, out, np.empty(3))
     np.testing.assert_array_equal(out, X[[2, 0]])
     assert squares == sum(v * v for v in [6, 7, 8, 0, 1, 2])
-
-
-@pytest.mark.parametrize("momentum", [0.0, 0.8])
-def test_sgd_updates(momentum):
-    rng = np.random.default_rng(5)
-    p, g, v = rng.normal(size=(3, 9))
-    expected_v = momentum * v + g
-    expected_p = p - 0.3 * (expected_v if momentum else g)
-    if momentum:
-        F.sgd_momentum_update(p, g, v, 0.3, momentum)
-        np.testing.assert_array_equal(v, expected_v)
-    else:
-        F.sgd_update(p, g, 0.3)
-    np.testing.assert_array_equal(p, expected_p)

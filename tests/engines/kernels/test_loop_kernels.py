@@ -91,59 +91,74 @@ def test_dense_backward_matches_a_plain_loop(backward, rows, n_in, n_out, name):
     assert norm2 == pytest.approx(np.sum(np.square(dW)) + np.sum(np.square(db)), rel=1e-13)
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("loss_code,name", [(K.SQUARED_ERROR, "squared"), (K.MSE, "mse"),
-                                            (K.SOFTMAX_XENT, "xent")])
+                                            (K.SOFTMAX_XENT, "xent"), (K.BCE_LOGITS, "bce")])
 @pytest.mark.parametrize("rows,width", [(1, 1), (1, 5), (6, 1), (7, 13)])
 @pytest.mark.parametrize("loss_kernel", variants(K.loss_forward_backward))
-def test_losses_match_plain_loops(loss_kernel, rows, width, loss_code, name):
+def test_losses_match_plain_loops(loss_kernel, rows, width, loss_code, name, weighted):
     rng = np.random.default_rng(rows * width)
     pred = rng.normal(size=(rows, width)) * 3
     target = rng.uniform(size=(rows, width))
     if name == "xent":
         target = np.eye(width)[rng.integers(0, width, size=rows)]
+    w = rng.uniform(0.0, 2.0, size=rows) if weighted else np.ones(rows)
     dPred = np.full(rows * width, np.nan)
     padded = np.concatenate([[99.0, 99.0], pred.ravel()])  # read from an offset
-    value = loss_kernel(padded, 2, target.ravel(), 0, rows, width, loss_code, dPred)
-    expected, grad = plain_loss(pred, target, name)
+    weights = np.concatenate([[5.0], w]) if weighted else np.empty(0)  # from offset 1
+    value, share = loss_kernel(padded, 2, target.ravel(), 0, weights, 1, rows, width,
+                               loss_code, dPred)
+    expected, grad = plain_loss(pred, target, w, name)
     assert value == pytest.approx(expected, rel=1e-13)
+    assert share == (pytest.approx(sum(w), rel=1e-15) if weighted else rows)
     np.testing.assert_allclose(dPred.reshape(rows, width), grad, rtol=1e-12, atol=1e-15)
 
 
-def plain_loss(pred, target, name):
+def plain_loss(pred, target, w, name):
+    """The weighted mean over samples (minibp/nn/loss.py): sum_i w_i s_i / (c sum_i w_i),
+    s_i row i's summed terms, c = 1 (squared, xent) or the number of outputs (mse, bce)."""
     rows, width = pred.shape
-    if name == "squared":
-        return (sum(0.5 * (p - t) ** 2 for p, t in zip(pred.flat, target.flat)) / rows,
-                (pred - target) / rows)
-    if name == "mse":
-        return (sum((p - t) ** 2 for p, t in zip(pred.flat, target.flat)) / pred.size,
-                2 * (pred - target) / pred.size)
-    total, grad = 0.0, np.empty_like(pred)
+    terms, grad = [0.0] * rows, np.empty_like(pred)
     for r in range(rows):
-        top = max(pred[r])
-        log_sum = math.log(sum(math.exp(z - top) for z in pred[r])) + top
-        total += sum(-t * (z - log_sum) for z, t in zip(pred[r], target[r]))
         for j in range(width):
-            grad[r, j] = (math.exp(pred[r, j] - log_sum) - target[r, j]) / rows
-    return total / rows, grad
+            p, t = pred[r, j], target[r, j]
+            if name == "squared":
+                terms[r] += 0.5 * (p - t) ** 2
+                grad[r, j] = p - t
+            elif name == "mse":
+                terms[r] += (p - t) ** 2
+                grad[r, j] = 2 * (p - t)
+            elif name == "bce":
+                q = 1 / (1 + math.exp(-p))
+                terms[r] -= t * math.log(q) + (1 - t) * math.log(1 - q)
+                grad[r, j] = q - t
+        if name == "xent":
+            top = max(pred[r])
+            log_sum = math.log(sum(math.exp(z - top) for z in pred[r])) + top
+            terms[r] = sum(-t * (z - log_sum) for z, t in zip(pred[r], target[r]))
+            for j in range(width):
+                grad[r, j] = math.exp(pred[r, j] - log_sum) * sum(target[r]) - target[r, j]
+    divisor = sum(w) * (width if name in ("mse", "bce") else 1)
+    return sum(wi * ti for wi, ti in zip(w, terms)) / divisor, grad * w[:, None] / divisor
 
 
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-@pytest.mark.parametrize("update", variants(K.sgd_update))
-def test_sgd_update_matches_a_plain_loop(update, momentum):
-    rng = np.random.default_rng(1)
-    params, grads, velocity = rng.normal(size=(3, 10))
-    trainable = np.array([1, 1, 0, 1, 1, 1, 1, 0, 1, 1], np.uint8)
-    expected_p, expected_v = params.copy(), velocity.copy()
-    for i in range(10):
-        if trainable[i]:
-            if momentum:
-                expected_v[i] = momentum * expected_v[i] + grads[i]
-                expected_p[i] -= 0.1 * expected_v[i]
-            else:
-                expected_p[i] -= 0.1 * grads[i]
-    update(params, grads, velocity, trainable, 0.1, momentum)
-    np.testing.assert_array_equal(params, expected_p)
-    np.testing.assert_array_equal(velocity, expected_v)
+@pytest.mark.parametrize("loss_kernel", variants(K.loss_forward_backward))
+def test_unweighted_losses_are_bitwise_what_they_were(loss_kernel):
+    """Without weights each row weighs 1.0, which multiplies exactly: the kernel gives the
+    very bits of the unweighted formulas (the ones the compiled engines used before sample
+    weights existed), written here as those formulas."""
+    rng = np.random.default_rng(5)
+    pred, target = rng.normal(size=(7, 3)), rng.uniform(size=(7, 3))
+    for code, scale, half in ((K.SQUARED_ERROR, 1.0 / 7, 0.5), (K.MSE, 2.0 / 21, 1.0)):
+        dPred = np.empty(21)
+        value, share = loss_kernel(pred.ravel(), 0, target.ravel(), 0, np.empty(0), 0, 7, 3,
+                                   code, dPred)
+        total = 0.0
+        for diff in (pred - target).ravel():
+            total += diff * diff
+        expected = 0.5 * total / 7 if half == 0.5 else total / 21
+        assert (value, share) == (expected, 7.0)
+        assert np.array_equal(dPred, (pred - target).ravel() * scale)
 
 
 @pytest.mark.parametrize("gather", variants(K.gather_rows))

@@ -1,8 +1,10 @@
-"""The scalar math both kernel modules inline is one text, copied: the copies are identical.
+"""The scalar math and update kernels the kernel modules share are one text, copied: the
+copies are identical.
 
 Why copies exist (numba's cache watches only the cached function's own file) is written in
 minibp/engines/kernels/__init__.py. Here each shared function's syntax tree, decorator
-included, is compared between loop.py and fused.py, so an edit to one copy alone fails.
+included, is compared between loop.py and the module holding the BLAS engine's copy, so an
+edit to one copy alone fails; and the constants they read are compared too.
 """
 
 import ast
@@ -11,8 +13,19 @@ from pathlib import Path
 import pytest
 
 from minibp.engines import kernels
+from minibp.engines.kernels import fused, loop, updates
 
-SHARED = ("activate", "activation_derivative", "loss_forward_backward", "softmax_xent")
+SHARED = {  # function -> the module (besides loop.py) holding its copy
+    "activate": "fused.py", "activation_derivative": "fused.py",
+    "loss_forward_backward": "fused.py", "elementwise_loss": "fused.py",
+    "softmax_xent": "fused.py",
+    "sgd_update": "updates.py", "adam_update": "updates.py", "l2_penalty": "updates.py",
+}
+CONSTANTS = {  # the names the shared functions read, per module holding copies
+    fused: ("IDENTITY", "SIGMOID", "TANH", "RELU", "SQUARED_ERROR", "MSE", "SOFTMAX_XENT",
+            "BCE_LOGITS"),
+    updates: ("MOMENTUM", "NESTEROV", "WEIGHT_DECAY", "BETA1", "BETA2", "EPS", "DECOUPLED"),
+}
 FOLDER = Path(kernels.__file__).parent
 
 
@@ -23,14 +36,20 @@ def functions(module: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("name", SHARED)
 def test_the_copies_are_identical(name):
-    loop, fused = functions("loop.py"), functions("fused.py")
-    assert name in loop and name in fused
-    assert loop[name] == fused[name], f"{name} differs between loop.py and fused.py"
+    ours, theirs = functions("loop.py"), functions(SHARED[name])
+    assert name in ours and name in theirs
+    assert ours[name] == theirs[name], f"{name} differs between loop.py and {SHARED[name]}"
+
+
+@pytest.mark.parametrize("module", list(CONSTANTS), ids=lambda m: m.__name__)
+def test_the_constants_they_read_are_equal(module):
+    for name in CONSTANTS[module]:
+        assert getattr(module, name) == getattr(loop, name), (module.__name__, name)
 
 
 def test_each_module_inlines_only_its_own_functions():
     """No kernel module imports another: a cross-file call would go stale in numba's cache."""
-    for module in ("loop.py", "fused.py"):
+    for module in ("loop.py", "fused.py", "updates.py"):
         tree = ast.parse((FOLDER / module).read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                     for alias in node.names}

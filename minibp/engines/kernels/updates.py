@@ -1,0 +1,104 @@
+"""Compiled kernels for what the BLAS engine does with the gradients: their norm, scikit-learn's
+l2, and the optimizer's update, in place over flat views of the layers' and the optimizer's
+own arrays.
+
+The rules, and the reason the update kernels below are copies of loop.py's, are in
+minibp/engines/kernels/__init__.py. ``blocks`` (k, 3) lists [start, stop, is_matrix] ranges
+of the flat arrays to work on; the BLAS engine passes one block covering a whole parameter.
+``settings`` is the float64 vector of minibp.engines.update_settings, its entries named by
+the constants below (as in loop.py).
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+(FAMILY, MOMENTUM, NESTEROV, WEIGHT_DECAY, BETA1, BETA2, EPS, DECOUPLED, L2, CLIP_NORM,
+ SCHEDULE, LR_0, LR_1, LR_2, LR_SCALE, STEPS) = range(16)   # update_settings.SETTINGS
+
+
+@njit(cache=True)
+def sum_of_squares(values):
+    """Sum of squares of a flat array in float64, over four interleaved partial sums: the
+    divergence guard needs its magnitude, not its last bit, and four independent chains
+    run about four times faster than one."""
+    s0 = s1 = s2 = s3 = 0.0
+    n4 = values.shape[0] - values.shape[0] % 4
+    for i in range(0, n4, 4):
+        s0 += np.float64(values[i]) * values[i]
+        s1 += np.float64(values[i + 1]) * values[i + 1]
+        s2 += np.float64(values[i + 2]) * values[i + 2]
+        s3 += np.float64(values[i + 3]) * values[i + 3]
+    for i in range(n4, values.shape[0]):
+        s0 += np.float64(values[i]) * values[i]
+    return (s0 + s1) + (s2 + s3)
+
+
+# -- the updates: identical copies in loop.py (see kernels/__init__.py) ---------------------
+@njit(cache=True, inline="always")
+def sgd_update(params, grads, buf, blocks, lr, settings):
+    """One step of torch's SGD (minibp/optim/sgd.py, same operations in the same order) over
+    params[start:stop] for each row of blocks:
+
+        g = grad + weight_decay * p
+        buf = momentum * buf + g; g = g + momentum * buf (nesterov) or buf   (momentum > 0)
+        p = p - lr * g
+
+    buf (the momentum buffer, in the parameters' layout) is read only with momentum."""
+    momentum, decay = settings[MOMENTUM], settings[WEIGHT_DECAY]
+    nesterov = settings[NESTEROV] != 0.0
+    for k in range(blocks.shape[0]):
+        for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
+            g = grads[i]
+            if decay != 0.0:
+                g = g + decay * params[i]
+            if momentum != 0.0:
+                buf[i] = buf[i] * momentum + g
+                g = g + momentum * buf[i] if nesterov else buf[i]
+            params[i] -= lr * g
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def adam_update(params, grads, m, v, blocks, lr, t, settings):
+    """One step of torch's Adam, or AdamW when settings[DECOUPLED] (minibp/optim/adam.py,
+    same operations in the same order), at step t (a float, 1 at the first step), over
+    params[start:stop] for each row of blocks; m and v are exp_avg and exp_avg_sq.
+
+    The bias correction's root is sqrt(1 - beta2**t): the reference's ** 0.5 calls pow,
+    which differs from the correctly rounded sqrt in the last bit for about 1 value in 1000."""
+    beta1, beta2, eps = settings[BETA1], settings[BETA2], settings[EPS]
+    decay, decoupled = settings[WEIGHT_DECAY], settings[DECOUPLED] != 0.0
+    weight = 1.0 - beta1  # m = torch's lerp(m, g, weight), from the nearer end
+    step_size = lr / (1.0 - beta1 ** t)
+    root = math.sqrt(1.0 - beta2 ** t)
+    shrink = 1.0 - lr * decay
+    for k in range(blocks.shape[0]):
+        for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
+            g = grads[i]
+            if decay != 0.0:
+                if decoupled:
+                    params[i] = params[i] * shrink
+                else:
+                    g = g + decay * params[i]
+            if abs(weight) < 0.5:
+                m[i] = m[i] + weight * (g - m[i])
+            else:
+                m[i] = g - (g - m[i]) * (1.0 - weight)
+            v[i] = v[i] * beta2 + (1.0 - beta2) * g * g
+            denom = math.sqrt(v[i]) / root + eps
+            params[i] = params[i] + (-step_size * m[i]) / denom
+
+
+@njit(cache=True, inline="always")
+def l2_penalty(params, grads, blocks, l2, rows):
+    """scikit-learn's alpha over the weight matrices among blocks (rows with is_matrix set):
+    grads += l2 * W / rows. Returns sum(W**2) in float64; the loss gains 0.5 * l2 * that
+    / rows (minibp/optim/base.py, Optimizer.l2_penalty)."""
+    total = 0.0
+    for k in range(blocks.shape[0]):
+        if blocks[k, 2]:
+            for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
+                grads[i] += l2 * params[i] / rows
+                total += np.float64(params[i]) * params[i]
+    return total
