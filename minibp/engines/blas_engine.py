@@ -16,7 +16,7 @@ import numpy as np
 
 from minibp.engines.blas_update import NO_WEIGHTS, Updater
 from minibp.engines.capabilities import ACTIVATION_CODES, activation_code, loss_code
-from minibp.engines.epochs import INTERRUPTED, Chunk, Divergence, weightless_batch
+from minibp.engines.epochs import INTERRUPTED, Chunk, Divergence, one_step, weightless_batch
 from minibp.engines.flat import training_arrays
 from minibp.engines.kernels import fused, updates  # numba: imported only when the engine runs
 from minibp.nn import Sigmoid
@@ -184,13 +184,8 @@ class Session:
 
 
 def train_step(layers, X, Y, loss, optimizer) -> float:
-    """One forward, backward and update on the batch X, Y; returns its loss (before the
-    update): a one-epoch, one-batch, unshuffled run."""
-    session = Session(layers, X, Y, loss=loss, optimizer=optimizer, batch_size=len(X),
-                      shuffle=False, seed=None)
-    chunk = session.run(1)
-    chunk.raise_if_diverged(optimizer)
-    return float(chunk.losses[0])
+    """One forward, backward and update on X, Y; the loss before the update."""
+    return one_step(Session, layers, X, Y, loss, optimizer)
 
 
 def gradients(layers, X, Y, loss) -> None:

@@ -50,6 +50,19 @@ def weightless_batch(loss) -> ValueError:
                       "got 0.0")
 
 
+def one_step(session_class, layers, X, Y, loss, optimizer) -> float:
+    """An engine's train_step: one forward, backward and update on the batch X, Y, as a
+    one-epoch, one-batch, unshuffled run of its Session; the loss before the update."""
+    session = session_class(layers, X, Y, loss=loss, optimizer=optimizer, batch_size=len(X),
+                            shuffle=False, seed=None)
+    try:
+        chunk = session.run(1)
+    finally:
+        session.close()
+    chunk.raise_if_diverged(optimizer)
+    return float(chunk.losses[0])
+
+
 def steps_per_epoch(n: int, batch_size: int) -> int:
     return -(-n // batch_size)
 

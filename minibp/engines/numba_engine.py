@@ -10,7 +10,13 @@ import numpy as np
 
 from minibp.engines import update_settings
 from minibp.engines.capabilities import loss_code
-from minibp.engines.epochs import Chunk, Divergence, steps_per_epoch, weightless_batch
+from minibp.engines.epochs import (
+    Chunk,
+    Divergence,
+    one_step,
+    steps_per_epoch,
+    weightless_batch,
+)
 from minibp.engines.flat import FlatModel, count_steps, training_arrays
 from minibp.engines.kernels import loop  # numba: this module is imported only when it runs
 
@@ -77,16 +83,8 @@ class Session:
 
 
 def train_step(layers, X, Y, loss, optimizer) -> float:
-    """One compiled forward, backward and update on the batch X, Y; returns its loss
-    (before the update): a one-epoch, one-batch, unshuffled run."""
-    session = Session(layers, X, Y, loss=loss, optimizer=optimizer, batch_size=len(X),
-                      shuffle=False, seed=None)
-    try:
-        chunk = session.run(1)
-    finally:
-        session.close()
-    chunk.raise_if_diverged(optimizer)
-    return float(chunk.losses[0])
+    """One forward, backward and update on X, Y; the loss before the update."""
+    return one_step(Session, layers, X, Y, loss, optimizer)
 
 
 def gradients(layers, X, Y, loss) -> None:

@@ -15,6 +15,7 @@ from minibp.engines.epochs import (
     Chunk,
     Divergence,
     epoch_batches,
+    one_step,
     weighted_loss,
 )
 
@@ -109,12 +110,8 @@ class Session:
 
 
 def train_step(layers, X, Y, loss, optimizer) -> float:
-    """One forward, backward and update; returns the loss of that forward (before the update)."""
-    session = Session(layers, X, Y, loss=loss, optimizer=optimizer, batch_size=len(X),
-                      shuffle=False, seed=None)
-    chunk = session.run(1)
-    chunk.raise_if_diverged(optimizer)
-    return float(chunk.losses[0])
+    """One forward, backward and update on X, Y; the loss before the update."""
+    return one_step(Session, layers, X, Y, loss, optimizer)
 
 
 def gradients(layers, X, Y, loss) -> None:
