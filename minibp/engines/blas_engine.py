@@ -16,7 +16,14 @@ import numpy as np
 
 from minibp.engines.blas_update import NO_WEIGHTS, Updater
 from minibp.engines.capabilities import ACTIVATION_CODES, activation_code, loss_code
-from minibp.engines.epochs import INTERRUPTED, Chunk, Divergence, one_step, weightless_batch
+from minibp.engines.epochs import (
+    INTERRUPTED,
+    Chunk,
+    Divergence,
+    one_step,
+    run_epochs,
+    weightless_batch,
+)
 from minibp.engines.flat import training_arrays
 from minibp.engines.kernels import fused, updates  # numba: imported only when the engine runs
 from minibp.nn import Sigmoid
@@ -141,17 +148,11 @@ class Session:
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
         self.updater.refresh()  # a callback may have frozen parameters or changed settings
-        losses = []
-        for _ in range(epochs):
-            if self.shuffle:
-                self.order = self.rng.permutation(len(self.X))
-            mean, stop = self._epoch(interrupt)
-            if stop is not None:
-                return Chunk(np.array(losses), stop)
-            losses.append(mean)
-        return Chunk(np.array(losses))
+        return run_epochs(self._epoch, epochs, interrupt)
 
     def _epoch(self, interrupt):
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.X))
         n, total, seen = len(self.X), 0.0, 0.0
         buffers, updater = self.buffers, self.updater
         self.epoch += 1

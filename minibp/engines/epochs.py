@@ -50,6 +50,18 @@ def weightless_batch(loss) -> ValueError:
                       "got 0.0")
 
 
+def run_epochs(one_epoch, epochs: int, interrupt) -> Chunk:
+    """A Session.run of engines that step in Python: ``one_epoch(interrupt)`` returns (mean
+    loss, None) or (None, why it stopped); the Chunk holds the completed epochs."""
+    losses = []
+    for _ in range(epochs):
+        mean, stop = one_epoch(interrupt)
+        if stop is not None:
+            return Chunk(np.array(losses), stop)
+        losses.append(mean)
+    return Chunk(np.array(losses))
+
+
 def one_step(session_class, layers, X, Y, loss, optimizer) -> float:
     """An engine's train_step: one forward, backward and update on the batch X, Y, as a
     one-epoch, one-batch, unshuffled run of its Session; the loss before the update."""

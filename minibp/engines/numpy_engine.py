@@ -16,6 +16,7 @@ from minibp.engines.epochs import (
     Divergence,
     epoch_batches,
     one_step,
+    run_epochs,
     weighted_loss,
 )
 
@@ -75,13 +76,7 @@ class Session:
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
         """Up to ``epochs`` epochs; stops early at a diverging step or an interrupt."""
-        losses = []
-        for _ in range(epochs):
-            mean, stop = self._epoch(interrupt)
-            if stop is not None:
-                return Chunk(np.array(losses), stop)
-            losses.append(mean)
-        return Chunk(np.array(losses))
+        return run_epochs(self._epoch, epochs, interrupt)
 
     def _epoch(self, interrupt):
         n = len(self.X)
