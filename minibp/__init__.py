@@ -8,13 +8,15 @@ losses), ``minibp.engines`` how a fit runs (numpy, numba, blas), ``minibp.check`
 gradient checker; the model, builders, optimizers and History at the top.
 """
 
-from minibp import examples
+from minibp import datasets, examples
 from minibp.builders import mlp
 from minibp.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
 from minibp.check import GradcheckError, GradcheckReport, gradcheck, gradcheck_sweep
+from minibp.checkpoint import ModelCheckpoint
 from minibp.engines.precompile import warmup
-from minibp.errors import TrainingDivergedError
+from minibp.errors import CheckpointError, TrainingDivergedError
 from minibp.history import History
+from minibp.loading import load, load_optimizer, load_standardizer
 from minibp.model import Sequential
 from minibp.nn import (
     MSE,
@@ -34,8 +36,7 @@ from minibp.nn import (
     stable_sigmoid,
 )
 from minibp.optim import SGD, Adam, AdamW
-
-__version__ = "0.1.0"
+from minibp.version import __version__
 
 __all__ = [
     "Dense", "Identity", "ReLU", "Sigmoid", "Tanh", "ActivationLayer", "register_activation",
@@ -45,4 +46,6 @@ __all__ = [
     "TrainingDivergedError",
     "__version__", "gradcheck", "gradcheck_sweep", "GradcheckReport", "GradcheckError",
     "Callback", "EarlyStopping", "ReduceLROnPlateau",
+    "load", "load_optimizer", "load_standardizer", "ModelCheckpoint", "CheckpointError",
+    "datasets",
 ]

@@ -36,6 +36,12 @@ class TrainingDivergedError(FloatingPointError):
         self.lr = lr
 
 
+class CheckpointError(ValueError):
+    """A saved minibp file that cannot be read as one: truncated, corrupted, hand-edited,
+    written by a newer minibp, or not minibp's at all. The message names the path and what
+    is wrong; nothing was built from the file."""
+
+
 # -- scalars and choices ----------------------------------------------------------------------
 def shown(value) -> str:
     """How a received value is quoted: its repr (cut short), then its type unless a string."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minibp import engines, model_text, outputs
+from minibp import checkpoint, engines, model_text, outputs
 from minibp.engines import evaluation, trainer
 from minibp.errors import check_training_data, expect_choice, expect_int
 from minibp.fit_plan import loss_from, make_plan, optimizer_from
@@ -151,6 +151,22 @@ class Sequential:
         float64). Like NumPy's astype it returns a new model and leaves this one alone; give
         the copy its own optimizer, since momentum belongs to the old arrays."""
         return Sequential(*[layer.astype(dtype) for layer in self.layers])
+
+    # -- saving ---------------------------------------------------------------------------
+    def save(self, path, *, optimizer=None, standardizer=None):
+        """Write the model to exactly ``path`` (no suffix added), atomically: an interrupted
+        save leaves the old file whole. With ``optimizer`` its state goes in too
+        (minibp.load_optimizer), with ``standardizer`` its numbers (the command line's).
+        The format, and what a file can hold, are in docs/saving.md. Returns the path."""
+        return checkpoint.save(path, self.layers, loss=self.loss, optimizer=optimizer,
+                               standardizer=standardizer)
+
+    def load_weights(self, path) -> Sequential:
+        """Fill this model's parameters from the file at ``path`` in place (an optimizer
+        holding them stays attached), after checking it has this architecture; returns self.
+        The file is checked whole first (CheckpointError): a bad file changes nothing."""
+        checkpoint.fill_weights(self.layers, path)
+        return self
 
     # -- looking inside -----------------------------------------------------------------
     def __getitem__(self, i):

@@ -26,6 +26,7 @@ PACKAGE = ROOT / "minibp"
 # part -> rank; a module belongs to the longest part its dotted name starts with.
 RANKS = {
     "minibp.errors": 0,           # exceptions and the one validation step: imports nothing
+    "minibp.version": 0,
     "minibp.engines.kernels": 0,  # numba functions over arrays: import nothing of minibp
     "minibp.history": 1,
     "minibp.history_plot": 0,     # History.plot, matplotlib imported on use
@@ -36,10 +37,14 @@ RANKS = {
     "minibp.fit_plan": 4,         # fit's arguments, checked
     "minibp.outputs": 4,          # probabilities and classes by the loss
     "minibp.model_text": 4,       # summary and inspect
+    "minibp.checkpoint": 4,       # the file format: layers, loss, optimizer <-> npz + JSON
     "minibp.model": 5,            # Sequential: one call down, engines.resolve
     "minibp.builders": 6,
     "minibp.examples": 6,
+    "minibp.datasets": 7,         # data to train on: generators, files, scaling, splits
     "minibp.check": 6,            # the gradient checker, through the public protocol
+    "minibp.loading": 6,          # minibp.load and friends: build a Sequential from a file
+    "minibp.datasets.preprocessing": 1,  # Standardizer: NumPy only, below the loader
     "minibp.demo": 7,
     "minibp.cli": 8,
     "minibp.__main__": 9,
