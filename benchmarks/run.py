@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -39,7 +40,8 @@ DOCS = harness.REPO / "docs" / "benchmarks.md"
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n")[0])
+    prog = os.environ.get("MINIBP_BENCH_PROG", "benchmarks/run.py")  # `minibp bench` sets it
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--workloads", default=",".join(workloads.DEFAULT),
                         help=f"comma-separated (default {','.join(workloads.DEFAULT)})")
     parser.add_argument("--competitors", default=None,

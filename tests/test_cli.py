@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+import minibp
 from minibp.cli import main
 
 
@@ -34,6 +35,30 @@ def test_python_dash_m_runs_the_same_command():
     assert "demo" in result.stdout
 
 
-def test_bench_passes_its_options_to_the_harness(capfd):
+def test_bench_passes_its_options_to_the_harness_and_names_itself(capfd):
     assert main(["bench", "--help"]) == 0
-    assert "usage: benchmarks/run.py" in capfd.readouterr().out
+    assert capfd.readouterr().out.startswith("usage: minibp bench [-h] [--workloads")
+
+
+@pytest.mark.parametrize("command", ["demo", "train", "predict", "gradcheck"])
+def test_every_subcommand_s_help_names_itself(capsys, command):
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: minibp {command} ")
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out == f"minibp {minibp.__version__}\n"
+
+
+@pytest.mark.parametrize("command", [["demo"], ["train", "--data", "xor", "--epochs", "50"],
+                                     ["gradcheck", "--mode", "fast"]])
+def test_output_piped_into_head_is_not_an_error(command):
+    """The reader leaves after one line: no traceback, no BrokenPipeError message."""
+    shell = f"{sys.executable} -m minibp {' '.join(command)} | head -n 1"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "" and len(done.stdout.splitlines()) == 1

@@ -99,13 +99,39 @@ def test_bad_arguments_exit_2_with_the_usage_and_one_error_line(capsys, args):
     assert errors[0].startswith("minibp gradcheck: error: ")
 
 
-def test_a_model_file_is_not_an_argument_until_models_can_be_saved(capsys):
-    """The MODEL.npz argument that always failed is gone; the save/load issue brings it back."""
-    with pytest.raises(SystemExit) as exited:
-        main(["gradcheck", "model.npz"])
-    _, err = capsys.readouterr()
-    assert exited.value.code == 2
-    assert err.splitlines()[-1] == "minibp: error: unrecognized arguments: model.npz"
+@pytest.mark.parametrize("loss", ["xent", "bce", "mse"])
+def test_a_saved_model_is_checked_with_its_own_loss(capsys, tmp_path, loss):
+    outputs = 1 if loss == "bce" else 3
+    model = minibp.mlp([4, 6, outputs], "tanh", None, seed=3)
+    model.loss = minibp.nn.get_loss(loss)
+    model.save(tmp_path / "model.npz")
+    status, out, err = run(capsys, str(tmp_path / "model.npz"), "--mode", "fast")
+    assert (status, err) == (0, "")
+    assert f"{tmp_path / 'model.npz'} (4-6-{outputs}), loss {model.loss!r}" in out
+    assert "gradcheck PASSED" in out
+
+
+def test_a_saved_model_with_a_wrong_gradient_exits_1(capsys, tmp_path, monkeypatch):
+    minibp.mlp([3, 4, 2], seed=0).save(tmp_path / "model.npz")
+    real_load = minibp.loading.load
+
+    def load_broken(path):
+        model = real_load(path)
+        broken = SignFlip(4, 2, "sigmoid", W=model[1].W, b=model[1].b)
+        return minibp.Sequential(model[0], broken)
+
+    monkeypatch.setattr(minibp.loading, "load", load_broken)
+    status, out, _ = run(capsys, str(tmp_path / "model.npz"))
+    assert status == 1 and "FAILED model[1].W" in out
+
+
+def test_a_missing_or_bad_model_file_exits_3_in_one_line(capsys, tmp_path):
+    status, _, err = run(capsys, str(tmp_path / "nowhere.npz"))
+    assert status == 3 and err.startswith("minibp gradcheck: error: [Errno 2] No such file")
+    (tmp_path / "bad.npz").write_bytes(b"not a model")
+    status, _, err = run(capsys, str(tmp_path / "bad.npz"))
+    assert status == 3 and err.count("\n") == 1
+    assert err.startswith(f"minibp gradcheck: error: {tmp_path / 'bad.npz'}: not a readable")
 
 
 def test_any_other_error_exits_3_in_one_line(capsys, monkeypatch):
