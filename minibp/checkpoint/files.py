@@ -102,7 +102,7 @@ def _check_array(name: str, array: np.ndarray, listed, path) -> None:
         raise CheckpointError(
             f"{path}: {name} is {array.dtype.name} of shape {tuple(array.shape)}, but the "
             f"header says {listed.get('dtype')} of shape {listed.get('shape')}")
-    if not np.isfinite(array).all():
+    if not np.isfinite(array.sum()) and not np.isfinite(array).all():  # the sum: a fast pass
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
         raise CheckpointError(f"{path}: {name} must be finite, got {bad} NaN or inf values")
 

@@ -118,7 +118,8 @@ def _build_layer(spec, i: int, arrays):
     if spec["type"] == "Activation":
         return ACTIVATIONS[spec["activation"]]()
     layer = Dense(spec["in_features"], spec["out_features"], spec["activation"],
-                  W=arrays[f"model[{i}].W"], b=arrays[f"model[{i}].b"], dtype=spec["dtype"])
+                  W=arrays[f"model[{i}].W"], b=arrays[f"model[{i}].b"], dtype=spec["dtype"],
+                  copy=False)  # arrays just read from the file: the layer adopts them
     return layer.freeze(*spec["frozen"]) if spec["frozen"] else layer
 
 

@@ -45,10 +45,14 @@ class Dense(Layer):
     seed : int or numpy.random.Generator, optional
         Source of the random draws.
     dtype : numpy float dtype, default float64
+    copy : bool, default True
+        With False, W= and b= arrays already of ``dtype`` and shape are adopted rather than
+        copied (minibp.load does this with the arrays it has just read).
     """
 
     def __init__(self, in_features: int, out_features: int, activation: str | None = None, *,
-                 W=None, b=None, init: str | Callable | None = None, seed=None, dtype=np.float64):
+                 W=None, b=None, init: str | Callable | None = None, seed=None, dtype=np.float64,
+                 copy: bool = True):
         super().__init__()
         self.in_features = expect_int(in_features, "in_features", "Dense", least=1)
         self.out_features = expect_int(out_features, "out_features", "Dense", least=1)
@@ -56,18 +60,20 @@ class Dense(Layer):
         self.activation = self._activation.name
         self.dtype = expect_float_dtype(dtype, "Dense")
         init = _resolve_init(init, self.activation)
-        rng = np.random.default_rng(seed)
+        # a Generator only when something is drawn (loading a saved model draws nothing)
+        rng = np.random.default_rng(seed) if W is None or b is None else None
+        self._copy = bool(copy)
         self.W = self._initial_W(W, init, rng)
         self.b = self._initial_b(b, init, rng)
-        self.dW = np.zeros_like(self.W)
-        self.db = np.zeros_like(self.b)
+        self.dW = np.zeros(self.W.shape, self.dtype)  # calloc'd: no pages touched until used
+        self.db = np.zeros(self.b.shape, self.dtype)
         self.X = self.Z = self.A = self.dZ = None
 
     # -- initial values -------------------------------------------------------------------
     def _initial_W(self, W, init, rng) -> np.ndarray:
         shape = (self.out_features, self.in_features)
         if W is not None:
-            W = np.array(W, dtype=self.dtype)  # a copy the layer owns
+            W = np.array(W, dtype=self.dtype) if self._copy else np.asarray(W, self.dtype)
             expect_shape(W, shape, "W", repr(self), " (W is (out_features, in_features))")
             return W
         if callable(init):
@@ -81,7 +87,7 @@ class Dense(Layer):
             if b.ndim == 0:
                 return np.full(shape, b, dtype=self.dtype)
             expect_shape(b, shape, "b", repr(self), " (or give a scalar for every neuron)")
-            return b.copy()
+            return b.copy() if self._copy else b
         if isinstance(init, str) and init in DRAWS_BIAS:  # drawn after W, from the same rng
             return INITIALIZERS[init](shape, rng, self.dtype)
         return np.zeros(shape, dtype=self.dtype)
