@@ -371,3 +371,13 @@ def test_backward_with_wrong_dA_shape_is_value_error():
         "Dense(3 -> 2).backward: dA must have shape (4, 2) "
         "(the shape forward returned), got (4, 3)"
     )
+
+
+def test_copy_false_adopts_arrays_of_the_layer_s_dtype_and_copy_true_does_not():
+    W, b = np.ones((2, 3)), np.zeros(2)
+    adopted = minibp.Dense(3, 2, W=W, b=b, copy=False)
+    assert adopted.W is W and adopted.b is b
+    copied = minibp.Dense(3, 2, W=W, b=b)
+    assert copied.W is not W and copied.b is not b and np.array_equal(copied.W, W)
+    cast = minibp.Dense(3, 2, W=W, b=b, dtype=np.float32, copy=False)  # needs a cast: a copy
+    assert cast.W is not W and cast.W.dtype == np.float32
