@@ -34,8 +34,9 @@ def load_optimizer(path, model: Sequential, *, lr=None):
     if entry is None:
         raise CheckpointError(f"{path}: holds no optimizer; save with "
                               "model.save(path, optimizer=...)")
-    optimizer = optimizer_state.build_optimizer(
-        entry, arrays, _matching_parameters(model, arrays, path), path, lr=lr)
+    parameters = _matching_parameters(model, arrays, path)
+    optimizer = optimizer_state.build_optimizer(entry, arrays, parameters, path, lr=lr)
+    optimizer_state.restore_state(optimizer, arrays, parameters)
     model.optimizer = optimizer
     return optimizer
 

@@ -9,7 +9,7 @@ from minibp.engines import evaluation, trainer
 from minibp.errors import check_training_data, expect_choice, expect_int
 from minibp.fit_plan import loss_from, make_plan, optimizer_from
 from minibp.history import History
-from minibp.nn.layer import Parameter
+from minibp.nn.layer import Parameter, named_parameters
 from minibp.nn.metrics import get_metric
 
 
@@ -50,11 +50,7 @@ class Sequential:
 
     def parameters(self) -> list[Parameter]:
         """Every layer's parameters, named like ``model[0].W``."""
-        return [
-            Parameter(f"model[{i}].{p.name}", p.value, p.grad, p.frozen)
-            for i, layer in enumerate(self.layers)
-            for p in layer.parameters()
-        ]
+        return named_parameters(self.layers)
 
     # -- training -----------------------------------------------------------------------
     # Each entry point takes engine="auto" | "numpy" | "numba" | "blas" and makes one call

@@ -23,7 +23,7 @@ from minibp.checkpoint import files, optimizer_state, spec
 from minibp.checkpoint.callback import ModelCheckpoint
 from minibp.checkpoint.files import FORMAT_VERSION
 from minibp.errors import CheckpointError
-from minibp.nn.layer import Parameter
+from minibp.nn.layer import named_parameters
 from minibp.version import __version__
 
 STANDARDIZER = "standardizer."
@@ -53,7 +53,7 @@ def read(path) -> tuple[list, object, dict, dict]:
     header, arrays = files.read(path)
     layers = spec.build_layers(header.get("layers"), arrays, path)
     loss = spec.build_loss(header.get("loss"), path)
-    if header.get("optimizer") is not None:  # checked now: a bad file fails at load
+    if header.get("optimizer") is not None:  # checked now (no state copied): a bad file fails
         optimizer_state.build_optimizer(header["optimizer"], arrays, named_parameters(layers),
                                         path, lr=0.0)
     return layers, loss, header, arrays
@@ -75,16 +75,10 @@ def fill_weights(layers, path) -> None:
             p.value[...] = q.value
 
 
-def named_parameters(layers) -> list[Parameter]:
-    """Parameters named model[i].W as Sequential.parameters names them (the same arrays)."""
-    return [Parameter(f"model[{i}].{p.name}", p.value, p.grad, p.frozen)
-            for i, layer in enumerate(layers) for p in layer.parameters()]
-
-
 def _shape_of(layer) -> tuple:
     return (type(layer).__name__, getattr(layer, "activation", getattr(layer, "name", None)),
             [p.value.shape for p in layer.parameters()])
 
 
-__all__ = ["save", "read", "fill_weights", "named_parameters", "ModelCheckpoint",
+__all__ = ["save", "read", "fill_weights", "ModelCheckpoint",
            "CheckpointError", "FORMAT_VERSION"]

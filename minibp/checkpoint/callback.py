@@ -26,7 +26,8 @@ class ModelCheckpoint(_Monitor):
         self.path = os.fspath(path)
         self.save_best_only = bool(save_best_only)
         self.save_optimizer = bool(save_optimizer)
-        self.best, self.best_epoch, self.saved = math.inf * self.sign, None, []
+        self.saved = []
+        self.on_train_begin()
 
     def on_train_begin(self, logs=None) -> None:
         self.best, self.best_epoch = math.inf * self.sign, None

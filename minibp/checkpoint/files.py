@@ -107,5 +107,11 @@ def _check_array(name: str, array: np.ndarray, listed, path) -> None:
         raise CheckpointError(f"{path}: {name} must be finite, got {bad} NaN or inf values")
 
 
+def expect(condition: bool, path, what: str) -> None:
+    """A CheckpointError "path: what" unless condition holds (the header checks' one form)."""
+    if not condition:
+        raise CheckpointError(f"{path}: {what}")
+
+
 def _field(header, key: str):
     return repr(header.get(key)) if isinstance(header, dict) else f"a {type(header).__name__}"

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from minibp.checkpoint.files import expect
 from minibp.errors import CheckpointError
 from minibp.optim import SGD, Adam, AdamW, CosineDecay, ExponentialDecay, StepDecay
 
@@ -43,27 +44,32 @@ def optimizer_entry(optimizer, parameters) -> tuple[dict, dict[str, np.ndarray]]
 
 
 def build_optimizer(entry, arrays, parameters, path, lr=None):
-    """The optimizer the entry describes, its state written into arrays made for parameters
-    (the model's, named as in the file). lr replaces a stored callable schedule."""
-    _expect(isinstance(entry, dict) and entry.get("type") in OPTIMIZERS, path,
-            f"the optimizer must be one of {list(OPTIMIZERS)}, got {entry!r}")
+    """The optimizer the entry describes (settings, lr, lr_scale, steps), every field and
+    the stored state's fit to parameters (the model's, named as in the file) checked; its
+    state is not restored yet (restore_state). lr replaces a stored callable schedule."""
+    expect(isinstance(entry, dict) and entry.get("type") in OPTIMIZERS, path,
+           f"the optimizer must be one of {list(OPTIMIZERS)}, got {entry!r}")
     settings = entry.get("settings")
-    _expect(isinstance(settings, dict) and set(settings) == set(SETTINGS[entry["type"]]),
-            path, f"the optimizer's settings must name {list(SETTINGS[entry['type']])}, got "
-            f"{settings!r}")
+    expect(isinstance(settings, dict) and set(settings) == set(SETTINGS[entry["type"]]),
+           path, f"the optimizer's settings must name {list(SETTINGS[entry['type']])}, got "
+           f"{settings!r}")
     for key in ("lr_scale", "l2"):
-        _expect(_is_number(entry.get(key)), path, f"the optimizer's {key} must be a "
-                f"number, got {entry.get(key)!r}")
+        expect(_is_number(entry.get(key)), path, f"the optimizer's {key} must be a "
+               f"number, got {entry.get(key)!r}")
     steps = entry.get("steps")
-    _expect(type(steps) is int and steps >= 0, path,
-            f"the optimizer's steps must be an integer >= 0, got {steps!r}")
+    expect(type(steps) is int and steps >= 0, path,
+           f"the optimizer's steps must be an integer >= 0, got {steps!r}")
     _check_state(entry["type"], arrays, parameters, path)
     optimizer = _construct(entry, settings, _lr(entry.get("lr"), lr, path), path)
     optimizer.lr_scale, optimizer.steps = float(entry["lr_scale"]), steps
+    return optimizer
+
+
+def restore_state(optimizer, arrays, parameters) -> None:
+    """Write the stored state into the arrays the optimizer makes for parameters."""
     for p in parameters:
         for state, target in _stored_states(arrays, p, optimizer.state_names):
             optimizer.state(p)[state][...] = target
-    return optimizer
 
 
 def _lr_entry(lr):
@@ -79,20 +85,20 @@ def _lr(entry, given, path):
         return given
     if _is_number(entry):
         return entry
-    _expect(isinstance(entry, dict), path, f"the optimizer's lr must be a number or a "
-            f"schedule, got {entry!r}")
+    expect(isinstance(entry, dict), path, f"the optimizer's lr must be a number or a "
+           f"schedule, got {entry!r}")
     kind = entry.get("schedule")
-    _expect(kind != CALLABLE, path, f"the optimizer's lr was a function ({entry.get('repr')}), "
-            "which a file cannot hold: pass it again, load_optimizer(path, model, lr=...)")
+    expect(kind != CALLABLE, path, f"the optimizer's lr was a function ({entry.get('repr')}), "
+           "which a file cannot hold: pass it again, load_optimizer(path, model, lr=...)")
     params = entry.get("params")
-    _expect(kind in SCHEDULES and isinstance(params, list) and len(params) in (2, 3)
-            and all(_is_number(v) for v in params), path,
-            f"the optimizer's lr schedule must be one of {list(SCHEDULES)} with its numbers, "
-            f"got {entry!r}")
+    expect(kind in SCHEDULES and isinstance(params, list) and len(params) in (2, 3)
+           and all(_is_number(v) for v in params), path,
+           f"the optimizer's lr schedule must be one of {list(SCHEDULES)} with its numbers, "
+           f"got {entry!r}")
     if kind == "ExponentialDecay":
         return ExponentialDecay(*params)
     lr, count, third = params
-    _expect(float(count).is_integer(), path, f"{kind}'s step count must be whole, got {count}")
+    expect(float(count).is_integer(), path, f"{kind}'s step count must be whole, got {count}")
     return SCHEDULES[kind](lr, int(count), third)
 
 
@@ -113,14 +119,14 @@ def _check_state(kind, arrays, parameters, path) -> None:
         if not name.startswith("optimizer."):
             continue
         p = names.get(name)
-        _expect(p is not None, path, f"{name} is not the state of any parameter of this model")
-        _expect(array.shape == p.value.shape, path,
-                f"{name} has shape {array.shape}, but {p.name} is {p.value.shape}")
+        expect(p is not None, path, f"{name} is not the state of any parameter of this model")
+        expect(array.shape == p.value.shape, path,
+               f"{name} has shape {array.shape}, but {p.name} is {p.value.shape}")
     for p in parameters:
         held = [f"optimizer.{p.name}.{s}" in arrays for s in _state_names(kind)]
-        _expect(all(held) or not any(held), path,
-                f"the optimizer's state of {p.name} is incomplete ({sum(held)} of "
-                f"{len(held)} arrays)")
+        expect(all(held) or not any(held), path,
+               f"the optimizer's state of {p.name} is incomplete ({sum(held)} of "
+               f"{len(held)} arrays)")
 
 
 def _stored_states(arrays, p, state_names):
@@ -135,7 +141,3 @@ def _state_names(kind: str) -> tuple[str, ...]:
 def _is_number(value) -> bool:
     return type(value) in (int, float) and math.isfinite(value)
 
-
-def _expect(condition: bool, path, what: str) -> None:
-    if not condition:
-        raise CheckpointError(f"{path}: {what}")

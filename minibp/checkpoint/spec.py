@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from minibp.errors import CheckpointError
+from minibp.checkpoint.files import DTYPES, expect
 from minibp.nn import MSE, BinaryCrossEntropy, Dense, SoftmaxCrossEntropy, SquaredError
 from minibp.nn.activations import ACTIVATIONS, ActivationLayer
 from minibp.nn.loss import REDUCTIONS
 
 LOSSES = {cls.__name__: cls for cls in (SquaredError, MSE, SoftmaxCrossEntropy,
                                          BinaryCrossEntropy)}
-DTYPES = ("float32", "float64")
 
 
 # -- saving ----------------------------------------------------------------------------------
@@ -52,9 +51,8 @@ def loss_spec(loss) -> dict | None:
 # -- loading ---------------------------------------------------------------------------------
 def build_layers(specs, arrays: dict[str, np.ndarray], path) -> list:
     """The layers the header describes, with the file's arrays; every spec is checked first."""
-    if not isinstance(specs, list) or not specs:
-        raise CheckpointError(f"{path}: the header's layers must be a non-empty list, got "
-                              f"{specs!r}")
+    expect(isinstance(specs, list) and bool(specs), path,
+           f"the header's layers must be a non-empty list, got {specs!r}")
     for i, spec in enumerate(specs):
         _check_layer(spec, i, arrays, path)
     _check_widths(specs, path)
@@ -64,43 +62,43 @@ def build_layers(specs, arrays: dict[str, np.ndarray], path) -> list:
 def build_loss(spec, path):
     if spec is None:
         return None
-    _expect(isinstance(spec, dict) and spec.get("type") in LOSSES, path,
-            f"the loss must be one of {sorted(LOSSES)}, got {spec!r}")
-    _expect(spec.get("reduction") in REDUCTIONS, path,
-            f"the loss's reduction must be one of {list(REDUCTIONS)}, got {spec!r}")
+    expect(isinstance(spec, dict) and spec.get("type") in LOSSES, path,
+           f"the loss must be one of {sorted(LOSSES)}, got {spec!r}")
+    expect(spec.get("reduction") in REDUCTIONS, path,
+           f"the loss's reduction must be one of {list(REDUCTIONS)}, got {spec!r}")
     if spec["type"] != "BinaryCrossEntropy":
         return LOSSES[spec["type"]](reduction=spec["reduction"])
-    _expect(type(spec.get("from_logits")) is bool, path,
-            f"BinaryCrossEntropy's from_logits must be true or false, got {spec!r}")
+    expect(type(spec.get("from_logits")) is bool, path,
+           f"BinaryCrossEntropy's from_logits must be true or false, got {spec!r}")
     return BinaryCrossEntropy(spec["from_logits"], reduction=spec["reduction"])
 
 
 def _check_layer(spec, i: int, arrays, path) -> None:
     where = f"layer model[{i}]"
-    _expect(isinstance(spec, dict), path, f"{where} must be a table, got {spec!r}")
+    expect(isinstance(spec, dict), path, f"{where} must be a table, got {spec!r}")
     kind, activation = spec.get("type"), spec.get("activation")
-    _expect(kind in ("Dense", "Activation"), path,
-            f"{where} has type {kind!r}; a minibp file holds 'Dense' and 'Activation' only")
-    _expect(isinstance(activation, str) and activation in ACTIVATIONS, path,
-            f"{where}'s activation {activation!r} is not registered in this process (known: "
-            f"{', '.join(ACTIVATIONS)}); register it with minibp.register_activation first")
+    expect(kind in ("Dense", "Activation"), path,
+           f"{where} has type {kind!r}; a minibp file holds 'Dense' and 'Activation' only")
+    expect(isinstance(activation, str) and activation in ACTIVATIONS, path,
+           f"{where}'s activation {activation!r} is not registered in this process (known: "
+           f"{', '.join(ACTIVATIONS)}); register it with minibp.register_activation first")
     if kind == "Activation":
         return
     for key in ("in_features", "out_features"):
-        _expect(type(spec.get(key)) is int and spec[key] >= 1, path,
-                f"{where}'s {key} must be a positive integer, got {spec.get(key)!r}")
-    _expect(spec.get("dtype") in DTYPES, path,
-            f"{where}'s dtype must be one of {list(DTYPES)}, got {spec.get('dtype')!r}")
+        expect(type(spec.get(key)) is int and spec[key] >= 1, path,
+               f"{where}'s {key} must be a positive integer, got {spec.get(key)!r}")
+    expect(spec.get("dtype") in DTYPES, path,
+           f"{where}'s dtype must be one of {list(DTYPES)}, got {spec.get('dtype')!r}")
     frozen = spec.get("frozen")
-    _expect(isinstance(frozen, list) and set(frozen) <= {"W", "b"}, path,
-            f"{where}'s frozen must be a list of 'W' and 'b', got {frozen!r}")
+    expect(isinstance(frozen, list) and set(frozen) <= {"W", "b"}, path,
+           f"{where}'s frozen must be a list of 'W' and 'b', got {frozen!r}")
     shapes = {"W": [spec["out_features"], spec["in_features"]], "b": [spec["out_features"]]}
     for name, shape in shapes.items():
         array = arrays.get(f"model[{i}].{name}")
-        _expect(array is not None, path, f"{where} has no array model[{i}].{name}")
-        _expect(list(array.shape) == shape and array.dtype.name == spec["dtype"], path,
-                f"model[{i}].{name} must be {spec['dtype']} of shape {tuple(shape)}, got "
-                f"{array.dtype} of shape {array.shape}")
+        expect(array is not None, path, f"{where} has no array model[{i}].{name}")
+        expect(list(array.shape) == shape and array.dtype.name == spec["dtype"], path,
+               f"model[{i}].{name} must be {spec['dtype']} of shape {tuple(shape)}, got "
+               f"{array.dtype} of shape {array.shape}")
 
 
 def _check_widths(specs, path) -> None:
@@ -108,9 +106,9 @@ def _check_widths(specs, path) -> None:
     for i, spec in enumerate(specs):
         if spec["type"] != "Dense":
             continue
-        _expect(width is None or spec["in_features"] == width, path,
-                f"layer model[{i}] takes {spec['in_features']} inputs, but model[{source}] "
-                f"gives {width}")
+        expect(width is None or spec["in_features"] == width, path,
+               f"layer model[{i}] takes {spec['in_features']} inputs, but model[{source}] "
+               f"gives {width}")
         width, source = spec["out_features"], i
 
 
@@ -122,7 +120,3 @@ def _build_layer(spec, i: int, arrays):
                   copy=False)  # arrays just read from the file: the layer adopts them
     return layer.freeze(*spec["frozen"]) if spec["frozen"] else layer
 
-
-def _expect(condition: bool, path, what: str) -> None:
-    if not condition:
-        raise CheckpointError(f"{path}: {what}")

@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     train_command.add_parser(commands, [common])
     predict_command.add_parser(commands, [common])
     gradcheck_command.add_parser(commands, [common])
+    for command in commands.choices.values():
+        command.set_defaults(command_parser=command)  # for errors found after parsing
     commands.add_parser("bench", help="time minibp against its competitors "
                         "(benchmarks/run.py; minibp bench --help shows its options)")
     return parser
@@ -62,7 +64,7 @@ def _run(argv: list[str] | None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UsageError as error:
-        _subparser(parser, args.command).error(str(error))  # exits with status 2
+        args.command_parser.error(str(error))  # exits with status 2
     except BrokenPipeError:
         raise
     except KeyboardInterrupt:
@@ -73,11 +75,6 @@ def _run(argv: list[str] | None) -> int:
             raise
         print(f"minibp: error: {error}", file=sys.stderr)
         return 1
-
-
-def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return commands.choices[name]
 
 
 def _bench_command(options: list[str]) -> int:

@@ -91,7 +91,7 @@ def _model_and_loss(args):
     if args.model:
         model = load(args.model)
         loss = get_loss(args.loss) if args.loss else model.loss or get_loss("squared")
-        return model, loss, f"{args.model} ({_widths_of(model)})"
+        return model, loss, f"{args.model} ({'-'.join(map(str, _widths(model)))})"
     sizes = args.layers or [4, 8, 3]
     loss = get_loss(args.loss or "squared")
     output = None if args.loss in ("xent", "bce") else args.activation
@@ -107,8 +107,8 @@ def _data(model, loss, args):
     from minibp.nn import BinaryCrossEntropy, SoftmaxCrossEntropy
 
     rng = np.random.default_rng(args.seed)
-    inputs, outputs = _input_width(model), model.predict(np.zeros((1, _input_width(model))),
-                                                         engine="numpy").shape[1]
+    widths = _widths(model)
+    inputs, outputs = widths[0], widths[-1]
     X = rng.standard_normal((args.batch, inputs))
     if isinstance(loss, SoftmaxCrossEntropy):
         return X, rng.integers(0, outputs, args.batch)
@@ -117,10 +117,7 @@ def _data(model, loss, args):
     return X, rng.random((args.batch, outputs))
 
 
-def _input_width(model) -> int:
-    return next(layer.in_features for layer in model if layer.in_features is not None)
-
-
-def _widths_of(model) -> str:
+def _widths(model) -> list[int]:
+    """Inputs, then each Dense layer's outputs (activation layers keep the width)."""
     dense = [layer for layer in model if getattr(layer, "out_features", None)]
-    return "-".join(map(str, [dense[0].in_features] + [d.out_features for d in dense]))
+    return [dense[0].in_features] + [d.out_features for d in dense]

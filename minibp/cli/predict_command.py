@@ -18,8 +18,9 @@ from minibp.cli.arguments import positive_int
 def add_parser(commands, parents) -> None:
     p = commands.add_parser(
         "predict", parents=parents, help="predict the rows of a CSV file with a saved model",
-        description=__doc__.splitlines()[2].strip() + " " + " ".join(
-            line.strip() for line in __doc__.splitlines()[3:] if line.strip()))
+        description="Predict each row of DATA.csv (features only) with a saved model, after "
+        "its saved standardizer: class labels for a classifier (probabilities with --proba), "
+        "outputs otherwise; CSV rows without a header, to stdout or --output.")
     p.add_argument("model", metavar="MODEL.npz", help="a model saved by minibp train or "
                    "model.save")
     p.add_argument("data", metavar="DATA.csv", help="features only, one row per sample "

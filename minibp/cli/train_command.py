@@ -3,6 +3,9 @@ save it, draw its curves. docs/cli.md shows it at work."""
 
 from __future__ import annotations
 
+import argparse
+import os
+
 from minibp.cli import train_data
 from minibp.cli.arguments import (
     UsageError,
@@ -99,9 +102,6 @@ def run(args) -> int:
 
 
 def _source(text: str) -> str:
-    import argparse
-    import os
-
     if text in DATASETS or os.path.isfile(text):
         return text
     raise argparse.ArgumentTypeError(f"expected one of {', '.join(DATASETS)} or a CSV file, "

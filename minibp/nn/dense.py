@@ -62,32 +62,31 @@ class Dense(Layer):
         init = _resolve_init(init, self.activation)
         # a Generator only when something is drawn (loading a saved model draws nothing)
         rng = np.random.default_rng(seed) if W is None or b is None else None
-        self._copy = bool(copy)
-        self.W = self._initial_W(W, init, rng)
-        self.b = self._initial_b(b, init, rng)
+        self.W = self._initial_W(W, init, rng, bool(copy))
+        self.b = self._initial_b(b, init, rng, bool(copy))
         self.dW = np.zeros(self.W.shape, self.dtype)  # calloc'd: no pages touched until used
         self.db = np.zeros(self.b.shape, self.dtype)
         self.X = self.Z = self.A = self.dZ = None
 
     # -- initial values -------------------------------------------------------------------
-    def _initial_W(self, W, init, rng) -> np.ndarray:
+    def _initial_W(self, W, init, rng, copy: bool) -> np.ndarray:
         shape = (self.out_features, self.in_features)
         if W is not None:
-            W = np.array(W, dtype=self.dtype) if self._copy else np.asarray(W, self.dtype)
+            W = np.array(W, dtype=self.dtype) if copy else np.asarray(W, self.dtype)
             expect_shape(W, shape, "W", repr(self), " (W is (out_features, in_features))")
             return W
         if callable(init):
             return call_initializer(init, shape, rng, self.dtype, repr(self))
         return INITIALIZERS[init](shape, rng, self.dtype)
 
-    def _initial_b(self, b, init, rng) -> np.ndarray:
+    def _initial_b(self, b, init, rng, copy: bool) -> np.ndarray:
         shape = (self.out_features,)
         if b is not None:
             b = np.asarray(b, dtype=self.dtype)
             if b.ndim == 0:
                 return np.full(shape, b, dtype=self.dtype)
             expect_shape(b, shape, "b", repr(self), " (or give a scalar for every neuron)")
-            return b.copy() if self._copy else b
+            return b.copy() if copy else b
         if isinstance(init, str) and init in DRAWS_BIAS:  # drawn after W, from the same rng
             return INITIALIZERS[init](shape, rng, self.dtype)
         return np.zeros(shape, dtype=self.dtype)

@@ -111,3 +111,10 @@ class Layer:
                 "nothing saved to differentiate."
             )
         return value
+
+
+def named_parameters(layers) -> list[Parameter]:
+    """Every parameter of a list of layers, named ``model[i].W`` by position, over the
+    layers' own arrays: Sequential.parameters() and the saved files name them so."""
+    return [Parameter(f"model[{i}].{p.name}", p.value, p.grad, p.frozen)
+            for i, layer in enumerate(layers) for p in layer.parameters()]
