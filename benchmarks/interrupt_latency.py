@@ -14,8 +14,8 @@ The latency is from the signal to the child's `except KeyboardInterrupt`, both r
 time.monotonic() (CLOCK_MONOTONIC, one clock for every process of the machine). The child
 also checks that the exception carries .history (a History, stopped_reason "interrupted")
 and that every weight is finite. The issue's target: every latency under 0.5 s. A fit stops
-only after a whole step (numpy, blas) or a whole compiled chunk of epochs (numba: about a
-quarter of a second, but never less than one epoch), so that bounds the latency.
+only after a whole step (numpy, blas) or a whole compiled call (numba: at most about
+CALL_SECONDS, 0.1 s, of steps, ending mid-epoch if need be), so that bounds the latency.
 """
 
 from __future__ import annotations

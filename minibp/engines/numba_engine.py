@@ -6,22 +6,27 @@ that the layers can run here (minibp.engines.resolve); the kernels then trust th
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from minibp.engines import update_settings
 from minibp.engines.capabilities import loss_code
 from minibp.engines.epochs import (
+    INTERRUPTED,
     Chunk,
     Divergence,
+    guess_seconds_per_epoch,
     one_step,
     steps_per_epoch,
     weightless_batch,
 )
-from minibp.engines.flat import FlatModel, count_steps, training_arrays
+from minibp.engines.flat import N_IN, N_OUT, FlatModel, count_steps, training_arrays
 from minibp.engines.kernels import loop  # numba: this module is imported only when it runs
 
 PREDICT_ROWS = 256  # rows per chunk when predicting
 STEP_SECONDS = 5e-7  # a cautious guess of a step's fixed cost, for sizing chunks (epochs.py)
+CALL_SECONDS = 0.1  # a compiled call's length at most (about): Ctrl-C waits for it
 _NEVER_DRAWN = np.random.default_rng(0)  # typed Generator argument for unshuffled runs
 _NO_WEIGHTS = np.empty(0)  # the kernels' "no sample weights": an empty float64 array
 
@@ -44,34 +49,67 @@ class Session:
         self.rng = np.random.default_rng(seed) if shuffle else _NEVER_DRAWN
         self.order = np.arange(self.n)
         self.report = np.zeros(3)
-        self.epoch = 0
+        self.resume = np.zeros(3)  # where a call that ran out of budget stopped mid-epoch
+        self.epoch = 0  # epochs completed
+        self.per_epoch = steps_per_epoch(self.n, batch_size)
+        macs_per_row = int(np.dot(self.flat.layout[:, N_IN], self.flat.layout[:, N_OUT]))
+        self.budget = max(1, int(CALL_SECONDS / guess_seconds_per_epoch(
+            batch_size, batch_size, macs_per_row, STEP_SECONDS)))
         self.synced = False  # the layers hold the latest weights; pull before training more
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
-        """Up to ``epochs`` epochs in one compiled call (a Ctrl-C is seen after it returns)."""
-        flat, optimizer = self.flat, self.optimizer
+        """Up to ``epochs`` epochs in compiled calls of about CALL_SECONDS each; a Ctrl-C
+        is seen between calls, so even a long epoch stops soon, after a whole step."""
         if self.synced:  # a callback may have changed weights, frozen parts or lr since
-            flat.pull(optimizer)
+            self.flat.pull(self.optimizer)
             self.synced = False
         losses = np.zeros(epochs)
-        per_epoch = steps_per_epoch(self.n, self.batch_size)
-        first_step = self.epoch * per_epoch
+        finished = 0
+        while finished < epochs:
+            done, stop = self._call(epochs - finished, losses[finished:])
+            finished += done
+            if stop is None and finished < epochs and interrupt is not None \
+                    and interrupt.requested:
+                stop = INTERRUPTED
+            if stop is not None:
+                return Chunk(losses[:finished], stop)
+        return Chunk(losses)
+
+    def _call(self, epochs: int, losses: np.ndarray):
+        """One compiled call: at most self.budget steps of at most ``epochs`` epochs, from
+        where the last call stopped. Returns (epochs completed, Divergence or None)."""
+        flat, optimizer, per_epoch = self.flat, self.optimizer, self.per_epoch
+        position = self._position()
         update = (update_settings.settings(optimizer, self.clip_norm), flat.state[0],
-                  flat.state[1], update_settings.lrs_ahead(optimizer, epochs * per_epoch))
+                  flat.state[1], update_settings.lrs_ahead(
+                      optimizer, min(self.budget, epochs * per_epoch)))
+        started = time.perf_counter()
         finished = loop.train_epochs(
             (self.X, self.T, self.w), self.order, self.rng, self.shuffle, self.batch_size,
-            epochs, first_step, flat.net, flat.scratch, self.loss_id, update, losses,
-            self.report)
+            epochs, position, flat.net, flat.scratch, self.loss_id, update, losses,
+            self.report, self.budget, self.resume)
+        seconds = time.perf_counter() - started
         self.epoch += finished
-        steps = finished * per_epoch
-        stop = None
+        steps, stop = self._position() - position, None
         if self.report[0]:
             stop = Divergence(int(self.report[1]) + 1, self.epoch + 1, float(self.report[2]))
-            steps = int(self.report[1]) - first_step
+            steps = int(self.report[1]) - position
         count_steps(optimizer, steps)
         if self.report[0] == 2:
             raise weightless_batch(self.loss)
-        return Chunk(losses[:finished], stop)
+        self._resize_budget(steps, seconds)
+        return finished, stop
+
+    def _position(self) -> int:
+        """Steps taken in this fit so far: whole epochs, and the batches of the current one."""
+        return self.epoch * self.per_epoch + int(self.resume[0]) // self.batch_size
+
+    def _resize_budget(self, steps: int, seconds: float) -> None:
+        """Steps per call for about CALL_SECONDS a call, growing at most 4x a call (the
+        first call may have included compiling)."""
+        if steps > 0 and seconds > 0:
+            wanted = int(steps * CALL_SECONDS / seconds)
+            self.budget = max(1, min(wanted, 4 * self.budget))
 
     def sync(self) -> None:
         """Write weights, gradients and the optimizer's state back into the layers and the

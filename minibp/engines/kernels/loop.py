@@ -151,11 +151,8 @@ def gather_rows(src, width, order, start, rows, dst):
 
 @njit(cache=True, inline="always")
 def dense_forward(src, src_off, rows, params, layout, i, dst, dst_off):
-    """Layer i: dst = act(src @ W.T + b).
-
-    src (rows, n_in) flat from src_off, dst (rows, n_out) flat from dst_off: offsets rather
-    than slices, so a step creates no array views.
-    """
+    """Layer i: dst = act(src @ W.T + b); src (rows, n_in) flat from src_off, dst (rows,
+    n_out) flat from dst_off: offsets rather than slices, so a step creates no views."""
     n_in, n_out, act = layout[i, N_IN], layout[i, N_OUT], layout[i, ACT]
     w_off, b_off = layout[i, W_OFF], layout[i, B_OFF]
     for r in range(rows):
@@ -246,9 +243,8 @@ def forward_pass(x, x_off, rows, params, layout, acts):
 @njit(cache=True, inline="always")
 def backward_pass(x, x_off, rows, params, grads, layout, acts, deltas, half):
     """Every layer's backward, from dLoss/dOutput at deltas[0:]; each layer's input
-    gradient goes to the other half of deltas (offsets 0 and half take turns).
-
-    Returns the squared norm of the whole gradient."""
+    gradient goes to the other half of deltas (offsets 0 and half take turns). Returns the
+    squared norm of the whole gradient."""
     d_off, s_off = 0, half
     norm2 = 0.0
     for i in range(layout.shape[0] - 1, 0, -1):
@@ -406,7 +402,7 @@ def adam_step(params, grads, m, v, blocks, lr, t, settings):
 
 @njit(cache=True, error_model="numpy")
 def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net, scratch,
-                 loss, optimizer, epoch_losses, report):
+                 loss, optimizer, epoch_losses, report, budget, resume):
     """Minibatch training for `epochs` epochs, each step as the NumPy engine's: forward,
     (weighted) loss, backward, l2, the divergence guard, clipping, the optimizer's update.
 
@@ -418,12 +414,12 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
     params, grads, the state and epoch_losses[e], the weighted mean of epoch e's batch
     losses (each taken before its update).
 
-    With shuffle, each epoch's order is ``rng.permutation(n)``, drawn in the loop from the
-    caller's Generator (numba reproduces NumPy's stream, so every engine sees the same
-    order); otherwise order is 0..n-1. On a non-finite loss or gradient norm the guard
-    writes report = [1, step, loss] and returns the epoch it stopped in, before that
-    step's update; on a batch whose weights sum to 0, report = [2, step, loss]. Returns the
-    number of epochs completed.
+    With shuffle, each epoch's order is ``rng.permutation(n)`` from the caller's Generator
+    (numba reproduces NumPy's stream); otherwise 0..n-1. On a non-finite loss or gradient
+    norm, report = [1, step, loss], returned before that step's update; on a batch whose
+    weights sum to 0, report = [2, step, loss]. After ``budget`` steps it returns mid-epoch
+    with resume = [next row, loss sum, weight sum] (all 0 at an epoch's start), which the
+    next call goes on from. Returns the number of epochs completed.
     """
     X, Y, w = data
     params, grads, layout, blocks = net
@@ -440,12 +436,15 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
     everything[0, 1] = params.shape[0]
     step = first_step
     for e in range(epochs):
-        if shuffle:
-            for i in range(n):
-                order[i] = i
-            rng.shuffle(order)
-        total = seen = 0.0
-        for start in range(0, n, batch_size):
+        first_row, total, seen = int(resume[0]), resume[1], resume[2]
+        for start in range(first_row, n, batch_size):
+            if step - first_step == budget:
+                resume[0], resume[1], resume[2] = start, total, seen
+                return e
+            if shuffle and start == 0:  # a new epoch's order, drawn only once it runs
+                for i in range(n):
+                    order[i] = i
+                rng.shuffle(order)
             rows = min(batch_size, n - start)
             if shuffle:
                 gather_rows(X, n_in, order, start, rows, x_buf)
@@ -481,6 +480,7 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
             total += value * share
             seen += share
             step += 1
+        resume[0] = resume[1] = resume[2] = 0.0
         epoch_losses[e] = total / seen
     return epochs
 
