@@ -12,9 +12,8 @@ have a table of their own below its SGD table ("W1-adam"), written when any of t
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import datetime
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -34,79 +33,16 @@ from benchmarks import (
     workloads,
 )
 from benchmarks.machine import load_average, machine_info
+from benchmarks.options import (  # noqa: F401 - RESULTS and default_json: run.X, as before
+    RESULTS,
+    default_json,
+    parse_args,
+    prog,
+    rounds_and_processes,
+)
+from minibp.cli import guard
 
-RESULTS = harness.REPO / "benchmarks" / "results"
 DOCS = harness.REPO / "docs" / "benchmarks.md"
-
-
-def parse_args(argv):
-    prog = os.environ.get("MINIBP_BENCH_PROG", "benchmarks/run.py")  # `minibp bench` sets it
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
-    parser.add_argument("--workloads", default=",".join(workloads.DEFAULT),
-                        help=f"comma-separated (default {','.join(workloads.DEFAULT)})")
-    parser.add_argument("--competitors", default=None,
-                        help=f"comma-separated subset of {','.join(competitors.BY_NAME)}; "
-                        "each workload runs those of them that run it")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="rounds of samples (default 7 for W1/W2, 5 for W3/W4; 3 with "
-                        "--quick)")
-    parser.add_argument("--steps", type=int, default=None,
-                        help=f"W1/W2: steps (default {workloads.FULL_STEPS:,})")
-    parser.add_argument("--samples", type=int, default=None,
-                        help=f"W3/W4: samples in the epoch (default {workloads.FULL_SAMPLES:,})")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"CI-sized: {workloads.QUICK_STEPS:,} steps, "
-                        f"{workloads.QUICK_SAMPLES:,} samples, 3 repeats, 1 process")
-    parser.add_argument("--processes", type=int, default=None,
-                        help="worker processes per competitor (default 3 for W1/W2, 2 for "
-                        "W3/W4; 1 with --quick)")
-    parser.add_argument("--pause", type=float, default=0.1,
-                        help="seconds of idle before each sample (default 0.1)")
-    parser.add_argument("--min-sample", type=float, default=0.05,
-                        help="a sample repeats the run until it lasts this long (default 0.05 s)")
-    parser.add_argument("--no-startup", action="store_true",
-                        help="skip the startup figures (measured only when W1 or W2 runs)")
-    parser.add_argument("--json", type=Path, default=None,
-                        help="where to write the summary JSON (default "
-                        "benchmarks/results/latest.json, or latest-W3-W4.json and the like when "
-                        "not every workload runs); the whole record goes to raw/ beside it")
-    parser.add_argument("--write-docs", action="store_true",
-                        help="update the marked sections of docs/benchmarks.md")
-    parser.add_argument("--from-json", type=Path, default=None,
-                        help="time nothing: work out the ratios and tables of a results file "
-                        "again (and write them back to it; the docs with --write-docs); from "
-                        "its raw record when there, else the tables of the summary's ratios")
-    parser.add_argument("--summarize", type=Path, default=None,
-                        help="time nothing: turn a whole results file into its summary, the "
-                        "whole record moved to raw/ beside it")
-    args = parser.parse_args(argv)
-    args.workloads = [key.strip() for key in args.workloads.split(",") if key.strip()]
-    unknown = [key for key in args.workloads if key not in workloads.DEFAULT]
-    if unknown or not args.workloads:
-        parser.error(f"--workloads: expected some of {','.join(workloads.DEFAULT)}, "
-                     f"got {unknown or 'none'}")
-    args.steps = args.steps or (workloads.QUICK_STEPS if args.quick else workloads.FULL_STEPS)
-    args.samples = args.samples or (workloads.QUICK_SAMPLES if args.quick
-                                    else workloads.FULL_SAMPLES)
-    given = [v for v in (args.repeats, args.processes) if v is not None]
-    if min([args.steps, args.samples] + given) < 1:
-        parser.error("--repeats, --steps, --samples and --processes must be at least 1")
-    args.json = args.json or default_json(args.workloads)
-    return args
-
-
-def default_json(keys: list[str]) -> Path:
-    """latest.json for a run of every workload, else named after the workloads run, so a run
-    of W3,W4 leaves the last full run's figures alone."""
-    if sorted(keys) == sorted(workloads.DEFAULT):
-        return RESULTS / "latest.json"
-    return RESULTS / f"latest-{'-'.join(keys)}.json"
-
-
-def rounds_and_processes(args, workload) -> tuple[int, int]:
-    """--repeats and --processes when given; else 3 and 1 with --quick; else the workload's."""
-    quick = (3, 1) if args.quick else (workload.repeats, workload.processes)
-    return args.repeats or quick[0], args.processes or quick[1]
 
 
 def log(message: str) -> None:
@@ -114,7 +50,7 @@ def log(message: str) -> None:
 
 
 def run_workloads(args) -> dict:
-    chosen = competitors.select(args.competitors.split(",") if args.competitors else None)
+    chosen = competitors.select(args.competitors)
     entries = {}
     for key in args.workloads:
         racing = competitors.for_workload(chosen, key)
@@ -225,7 +161,8 @@ def reanalyzed(path: Path) -> dict:
 def summarize(path: Path) -> int:
     """--summarize: a whole results file (as written before the summaries) becomes its
     summary; the whole record goes to raw/ first."""
-    record = records.load(path)
+    with reading("--summarize", path):
+        record = records.load(path)
     if records.is_summary(record):
         log(f"{path} is a summary already; nothing to do")
         return 0
@@ -234,16 +171,39 @@ def summarize(path: Path) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def reading(flag: str, path: Path | None):
+    """A failure to read path (when given) as a results file, said in one line."""
+    try:
+        yield
+    except (OSError, ValueError, LookupError, TypeError, AttributeError) as error:
+        if path is None:
+            raise
+        why = (error.strerror if isinstance(error, OSError) and error.strerror else
+               f"no {error} in it" if isinstance(error, KeyError) else guard.one_line(error))
+        raise ValueError(f"{flag}: expected a results file that benchmarks/run.py "
+                         f"wrote, got {path} ({why})") from error
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit status as `minibp`'s (minibp/cli/guard.py): 0 done, 1 an error, said in one line
+    (its traceback with --debug), 2 bad arguments, 130 Ctrl-C; a closed pipe is no error."""
     argv = sys.argv[1:] if argv is None else argv
+    return guard.pipe_safe(lambda: _main(argv))
+
+
+def _main(argv: list[str]) -> int:
     args = parse_args(argv)
+    return guard.reported(lambda: run(args, argv), prog().split()[0], args.debug)
+
+
+def run(args, argv: list[str]) -> int:
     if args.summarize:
         return summarize(args.summarize)
-    if args.from_json:
-        record, args.json = reanalyzed(args.from_json), args.from_json
-    else:
-        record = measure(args, argv)
-    found = sections(record)
+    with reading("--from-json", args.from_json):
+        record = reanalyzed(args.from_json) if args.from_json else measure(args, argv)
+        found = sections(record)
+    args.json = args.from_json or args.json
     print("\n\n".join(found.values()))
     for written in records.write(record, args.json):
         log(f"wrote {written}")

@@ -14,7 +14,13 @@ from minibp.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
 from minibp.check import GradcheckError, GradcheckReport, gradcheck, gradcheck_sweep
 from minibp.checkpoint import ModelCheckpoint
 from minibp.engines.precompile import warmup
-from minibp.errors import CheckpointError, TrainingDivergedError
+from minibp.errors import (
+    CheckpointError,
+    DTypeError,
+    NonFiniteInputError,
+    ShapeError,
+    TrainingDivergedError,
+)
 from minibp.history import History
 from minibp.loading import load, load_optimizer, load_standardizer
 from minibp.model import Sequential
@@ -47,5 +53,6 @@ __all__ = [
     "__version__", "gradcheck", "gradcheck_sweep", "GradcheckReport", "GradcheckError",
     "Callback", "EarlyStopping", "ReduceLROnPlateau",
     "load", "load_optimizer", "load_standardizer", "ModelCheckpoint", "CheckpointError",
+    "ShapeError", "NonFiniteInputError", "DTypeError",
     "datasets",
 ]

@@ -5,8 +5,10 @@ Every message has one form, so a user learns to read it once:
     Who: name must be <what was expected>, got <what came>[; what to do].
 
 "Who" is the call or object that refused (``fit``, ``Dense(3 -> 2) at model[0]``, ``SGD``).
-TypeError for a wrong kind of value, ValueError for a wrong value or shape. This module
-imports nothing from the rest of minibp, so every part of it may use these checks.
+TypeError for a wrong kind of value, ValueError for a wrong value or shape, and the classes
+below (each a subclass of the builtin a peer library raises, so ``except ValueError`` keeps
+working) where a user may want to tell the cases apart; docs/errors.md lists them. This
+module imports nothing from the rest of minibp, so every part of it may use these checks.
 """
 
 from __future__ import annotations
@@ -17,15 +19,21 @@ import numpy as np
 
 
 class TrainingDivergedError(FloatingPointError):
-    """Training produced a non-finite loss or gradient norm, and stopped before applying that
-    step's update, so the weights are those of the last finite step. ``step`` (1-based: the
-    step whose update was refused), ``epoch`` (1-based), ``loss`` and ``lr`` say where it
-    happened; fit also
-    attaches the ``history`` of the epochs it completed."""
+    """Training produced a non-finite loss or gradient norm, or an update that would make a
+    weight (or the optimizer's state) infinite (``overflow``), and stopped before applying
+    that step's update, so the weights are those of the last finite step. ``step`` (1-based:
+    the step whose update was refused), ``epoch`` (1-based), ``loss`` and ``lr`` say where
+    it happened; fit also attaches the ``history`` of the epochs it completed."""
 
-    def __init__(self, *, step: int, epoch: int, loss: float, lr: float):
-        what = (f"loss is {loss}" if not math.isfinite(loss)
-                else f"the gradient norm is not finite (loss {loss:.6g})")
+    def __init__(self, *, step: int, epoch: int, loss: float, lr: float,
+                 overflow: bool = False):
+        if overflow:
+            what = ("its update would make a weight or the optimizer's state infinite or "
+                    f"NaN (loss {loss:.6g})")
+        elif not math.isfinite(loss):
+            what = f"loss is {loss}"
+        else:
+            what = f"the gradient norm is not finite (loss {loss:.6g})"
         super().__init__(
             f"Training diverged at step {step} (epoch {epoch}): {what}, lr={lr}. "
             f"Step {step}'s update was not applied: the weights are those after step "
@@ -34,6 +42,31 @@ class TrainingDivergedError(FloatingPointError):
         self.epoch = epoch
         self.loss = loss
         self.lr = lr
+        self.overflow = overflow
+
+
+class UpdateOverflowError(FloatingPointError):
+    """An optimizer's step would have made a parameter or its state infinite or NaN (finite
+    gradients, but too large a step for the dtype). Optimizer.step raises it after putting
+    every value back as it was; fit reports it as a TrainingDivergedError (overflow=True)."""
+
+
+class ShapeError(ValueError):
+    """An array of the wrong shape or number of dimensions: data, targets, a parameter set
+    by hand, a gradient handed to backward. The message names the array, the shape expected
+    and the shape that came."""
+
+
+class NonFiniteInputError(ValueError):
+    """NaN or infinity where minibp needs finite numbers (data, targets, sample weights,
+    parameters set by hand). The message names the array, the kind (NaN or inf), how many,
+    and the first row."""
+
+
+class DTypeError(TypeError, ValueError):
+    """An array whose dtype minibp cannot compute with: object, complex, strings, dates,
+    structured records, or a parameter that is not float32/float64. A TypeError (a wrong
+    kind of value) and a ValueError (what NumPy raises for such arrays) at once."""
 
 
 class CheckpointError(ValueError):
@@ -94,7 +127,7 @@ def expect_float_dtype(dtype, who: str) -> np.dtype:
         resolved = None
     if resolved not in (np.float32, np.float64):
         got = shown(dtype) if resolved is None else str(resolved)
-        raise TypeError(f"{who}: dtype must be float32 or float64, got {got}")
+        raise DTypeError(f"{who}: dtype must be float32 or float64, got {got}")
     return resolved
 
 
@@ -109,7 +142,7 @@ def expect_shape(array, shape: tuple, name: str, who: str, hint: str = "") -> No
         else:
             return
     text = "(" + ", ".join(map(str, shape)) + (",)" if len(shape) == 1 else ")")
-    raise ValueError(f"{who}: {name} must have shape {text}, got {got}{hint}")
+    raise ShapeError(f"{who}: {name} must have shape {text}, got {got}{hint}")
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -118,34 +151,75 @@ def one_sample_hint(X) -> str:
 
 
 def check_training_data(X, Y, who: str = "fit") -> tuple[np.ndarray, np.ndarray]:
-    """X as a 2-D array with at least one row, and Y with as many rows, both finite."""
-    X = np.asarray(X)
-    Y = np.asarray(Y)
-    if X.ndim != 2:
-        raise ValueError(f"{who}: X must have shape (samples, features), got {X.shape}"
-                         f"{one_sample_hint(X)}")
+    """X as a 2-D array of numbers with at least one row, and Y with as many rows, both
+    finite."""
+    X = check_samples(X, who)
     if X.shape[0] == 0:
-        raise ValueError(f"{who}: X must have at least one sample, got shape {X.shape}")
+        raise ShapeError(f"{who}: X must have at least one sample, got shape {X.shape}")
+    Y = as_numeric(Y, "Y", who)
     if Y.ndim == 0 or Y.shape[0] != X.shape[0]:
-        raise ValueError(f"{who}: Y must have one row per sample of X ({X.shape[0]}), "
+        raise ShapeError(f"{who}: Y must have one row per sample of X ({X.shape[0]}), "
                          f"got shape {Y.shape}")
-    for name, values in (("X", X), ("Y", Y)):
-        check_finite(values, name, who)
+    check_finite(Y, "Y", who)
     return X, Y
 
 
+def check_samples(X, who: str, name: str = "X") -> np.ndarray:
+    """X as a finite 2-D array of numbers (any number of rows, even none): what every entry
+    point that reads data (fit, predict, evaluate, gradients) checks first."""
+    X = as_numeric(X, name, who)
+    if X.ndim != 2:
+        raise ShapeError(f"{who}: {name} must have shape (samples, features), got {X.shape}"
+                         f"{one_sample_hint(X)}")
+    check_finite(X, name, who)
+    return X
+
+
+# dtype kinds: bool, signed and unsigned int, float compute as they are (cast to the model's
+# float); object arrays are converted to float64 when every element is a real number.
+NUMERIC_KINDS = "biuf"
+_NOTHING = object()
+KIND_NAMES = {"c": "complex numbers", "U": "strings", "S": "bytes", "M": "dates (datetime64)",
+              "m": "durations (timedelta64)", "V": "structured records", "O": "objects"}
+
+
+def as_numeric(values, name: str, who: str) -> np.ndarray:
+    """values as an array of bools, ints or floats, or DTypeError naming what came: complex
+    numbers (whose imaginary part would be lost), strings, dates, records, or objects that are
+    not all real numbers."""
+    array = values if isinstance(values, np.ndarray) else np.asarray(values)
+    kind = array.dtype.kind
+    if kind in NUMERIC_KINDS:
+        return array
+    if kind == "O":
+        first = next((v for v in array.ravel() if isinstance(v, (str, bytes)) or v is None
+                      or not np.isscalar(v) or isinstance(v, complex)), _NOTHING)
+        if first is _NOTHING:
+            try:
+                return array.astype(np.float64)
+            except (TypeError, ValueError):
+                first = next(iter(array.ravel()), None)
+        raise DTypeError(f"{who}: {name} must hold numbers, got an object array holding "
+                         f"{shown(first)}")
+    raise DTypeError(f"{who}: {name} must hold real numbers (bool, int or float), got "
+                     f"{KIND_NAMES.get(kind, 'dtype')} (dtype {array.dtype}); convert it, "
+                     f"e.g. {name}.astype(float) or its .real, first")
+
+
 def check_finite(values: np.ndarray, name: str, who: str) -> None:
-    """Refuse NaN and infinity in data: training on them only looks like divergence."""
-    if values.dtype.kind not in "fc":
+    """Refuse NaN and infinity in data: training on them only looks like divergence.
+    NonFiniteInputError names the array, how many of each kind, and the first row."""
+    if values.dtype.kind not in "fc" or values.size == 0:
         return
     with np.errstate(over="ignore", invalid="ignore"):
         if np.isfinite(np.sum(values)):
             return  # one pass, no temporaries; only a NaN, an infinity or an overflow fails
     bad = ~np.isfinite(values)
     if bad.any():  # else the sum only overflowed: the data is fine
-        row = int(np.argwhere(bad)[0][0])
+        where = np.argwhere(bad)[0]
+        at = f"row {int(where[0])}" if values.ndim else "it"
         nan, inf = int(np.isnan(values).sum()), int(np.isinf(values).sum())
-        what = " and ".join(f"{count} {kind} values" for count, kind in
-                            ((nan, "NaN"), (inf, "infinite")) if count)
-        raise ValueError(f"{who}: {name} must be finite, got {what} (first at row {row}); "
-                         "clean or impute them before training.")
+        what = " and ".join(f"{count} {kind} value{'s' if count > 1 else ''}"
+                            for count, kind in ((nan, "NaN"), (inf, "infinite")) if count)
+        raise NonFiniteInputError(f"{who}: {name} must be finite, got {what} (the first at "
+                                  f"{at}); clean or impute them first")

@@ -35,7 +35,7 @@ def load_optimizer(path, model: Sequential, *, lr=None):
         raise CheckpointError(f"{path}: holds no optimizer; save with "
                               "model.save(path, optimizer=...)")
     parameters = _matching_parameters(model, arrays, path)
-    optimizer = optimizer_state.build_optimizer(entry, arrays, parameters, path, lr=lr)
+    optimizer = optimizer_state.build_optimizer(entry, path, lr=lr)
     optimizer_state.restore_state(optimizer, arrays, parameters)
     model.optimizer = optimizer
     return optimizer
@@ -55,12 +55,16 @@ def load_standardizer(path) -> Standardizer | None:
 
 
 def _matching_parameters(model, arrays, path):
-    """model's parameters, after checking each has its file counterpart's shape."""
+    """model's parameters, after checking each has its file counterpart's shape (one
+    CheckpointError listing every one that differs)."""
     parameters = model.parameters()
+    differ = []
     for p in parameters:
         stored = arrays.get(p.name)
         if stored is None or stored.shape != p.value.shape:
             got = "nothing" if stored is None else f"shape {stored.shape}"
-            raise CheckpointError(f"{path}: {p.name} has shape {p.value.shape} in the model, "
-                                  f"{got} in the file: not the model this optimizer trained")
+            differ.append(f"{p.name} has shape {p.value.shape} in the model, {got} in the file")
+    if differ:
+        raise CheckpointError(f"{path}: the model must be the one this optimizer trained, got "
+                              f"{'; '.join(differ)}")
     return parameters

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from minibp import checkpoint, engines, model_text, outputs
 from minibp.engines import evaluation, trainer
+from minibp.engines.checks import exclusive
 from minibp.errors import check_training_data, expect_choice, expect_int
 from minibp.fit_plan import loss_from, make_plan, optimizer_from
 from minibp.history import History
@@ -27,6 +30,7 @@ class Sequential:
             raise ValueError("Sequential needs at least one layer")
         for i, layer in enumerate(layers):
             _check_is_layer(layer, i)
+        _check_distinct(layers)
         _check_widths(layers)
         self.layers = list(layers)
         for i, layer in enumerate(self.layers):
@@ -89,9 +93,11 @@ class Sequential:
         options = {"sample_weight": plan.sample_weight is not None,
                    "clip_norm": plan.clip_norm is not None}
         chosen, X = engines.resolve(engine, self, X, loss, optimizer, options=options,
-                                    rows=min(plan.batch_size, len(X)), who="fit")
-        self.loss, self.optimizer = loss, optimizer
-        return trainer.run(self, chosen, X, Y, loss, optimizer, plan)
+                                    rows=min(plan.batch_size, len(X)), who="fit", checked=True)
+        _warn_if_nothing_trains(self.parameters(), optimizer)
+        with exclusive(self, "fit"):
+            self.loss, self.optimizer = loss, optimizer
+            return trainer.run(self, chosen, X, Y, loss, optimizer, plan)
 
     def evaluate(self, X, Y, *, loss=None, metrics=(), batch_size: int | None = None,
                  sample_weight=None, engine: str = "auto") -> dict[str, float]:
@@ -102,7 +108,7 @@ class Sequential:
             raise ValueError("evaluate: loss must be given (this model was never fit), or "
                              "metrics, got neither")
         X, Y = check_training_data(X, Y, "evaluate")
-        chosen, X = engines.resolve(engine, self, X, who="evaluate")
+        chosen, X = engines.resolve(engine, self, X, who="evaluate", checked=True)
         found = [get_metric(m) for m in ([metrics] if isinstance(metrics, str) else metrics)]
         return evaluation.evaluate(self, chosen, X, Y, loss, found, sample_weight,
                                    last_loss=self.loss if self.loss is not None else loss,
@@ -128,8 +134,10 @@ class Sequential:
         """One forward, backward and update on one batch; returns the loss before the update."""
         loss, optimizer = loss_from(loss, "train_step"), optimizer_from(optimizer)
         X, Y = check_training_data(X, Y, "train_step")
-        chosen, X = engines.resolve(engine, self, X, loss, optimizer, who="train_step")
-        return chosen.train_step(self.layers, X, Y, loss, optimizer)
+        chosen, X = engines.resolve(engine, self, X, loss, optimizer, who="train_step",
+                                    checked=True)
+        with exclusive(self, "train_step"):
+            return chosen.train_step(self.layers, X, Y, loss, optimizer)
 
     def gradients(self, X, Y, loss, *, engine: str = "auto") -> dict[str, np.ndarray]:
         """One batch's loss gradients, without updating: ``{"model[0].W": dW, ...}`` (copies).
@@ -138,7 +146,7 @@ class Sequential:
         """
         loss = loss_from(loss, "gradients")
         X, Y = check_training_data(X, Y, "gradients")
-        chosen, X = engines.resolve(engine, self, X, loss, who="gradients")
+        chosen, X = engines.resolve(engine, self, X, loss, who="gradients", checked=True)
         chosen.gradients(self.layers, X, Y, loss)
         return {p.name: p.grad.copy() for p in self.parameters()}
 
@@ -198,6 +206,20 @@ def _check_is_layer(layer, i: int) -> None:
                         f"it lacks {', '.join(missing)}")
 
 
+def _check_distinct(layers) -> None:
+    """Refuse one layer object at two positions: a layer keeps one forward's values for its
+    backward and overwrites its gradients, so the two uses would corrupt each other."""
+    seen = {}
+    for i, layer in enumerate(layers):
+        if id(layer) in seen:
+            raise ValueError(
+                f"Sequential: model[{seen[id(layer)]}] and model[{i}] are the same layer "
+                f"object ({layer!r}); a layer can appear once. To share weights, make a second "
+                "layer and give it the same arrays (Dense(..., W=first.W, b=first.b, "
+                "copy=False)), knowing each position then gets its own gradients")
+        seen[id(layer)] = i
+
+
 def _check_widths(layers) -> None:
     """Refuse a layer whose in_features differs from the width reaching it."""
     width, source = None, None
@@ -211,6 +233,14 @@ def _check_widths(layers) -> None:
             width, source = out, i
         elif wanted is not None:
             width, source = wanted, i
+
+
+def _warn_if_nothing_trains(parameters, optimizer) -> None:
+    """fit with every parameter frozen runs every epoch and changes nothing: say so."""
+    if parameters and all(p.frozen for p in parameters):
+        warnings.warn("fit: every parameter of this model is frozen, so training changes "
+                      "nothing (only the loss is computed); unfreeze some (layer.unfreeze())",
+                      UserWarning, stacklevel=3)
 
 
 def _rows(batch_size, who: str) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from minibp.nn import SoftmaxCrossEntropy, stable_sigmoid
+from minibp.nn.cross_entropy import softmax
 from minibp.nn.losses import BinaryCrossEntropy
 
 
@@ -16,9 +17,7 @@ def on_logits(loss) -> bool:
 def probabilities(out: np.ndarray, loss) -> np.ndarray:
     """softmax(out) after SoftmaxCrossEntropy, sigmoid(out) after BCE on logits, else out."""
     if isinstance(loss, SoftmaxCrossEntropy):
-        shifted = out - out.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(out)
     if on_logits(loss):
         return stable_sigmoid(out)
     return out

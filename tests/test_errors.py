@@ -93,8 +93,8 @@ def test_non_finite_data_is_counted_and_located():
     X[7, 1] = X[8, 0] = np.nan
     X[9, 2] = np.inf
     assert message(lambda: check_finite(X, "X", "fit")) == (
-        "fit: X must be finite, got 2 NaN values and 1 infinite values (first at row 7); "
-        "clean or impute them before training.")
+        "fit: X must be finite, got 2 NaN values and 1 infinite value (the first at row 7); "
+        "clean or impute them first")
 
 
 def test_a_sum_that_only_overflows_is_not_an_error():

@@ -13,14 +13,12 @@ error grow with the gradient. docs/gradcheck.md works this through, with measure
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from minibp.check.differences import central_difference, directional_difference
-from minibp.check.report import EpsSweep, GradcheckError, GradcheckReport, TensorCheck
-from minibp.check.scalar import CheckedScalar, prepare
-from minibp.check.target import Names, Tensor, describe, float64_copy, precision
+from minibp.check.report import EpsSweep, GradcheckError, GradcheckReport
+from minibp.check.scalar import prepare
+from minibp.check.strategies import FAST_K, SAMPLE_K, Settings, check_tensor
+from minibp.check.target import Names, describe, float64_copy, precision
 from minibp.errors import expect_choice, expect_int, expect_number
 from minibp.model import Sequential
 
@@ -28,18 +26,7 @@ EPS = 1e-5
 ATOL = 1e-8
 RTOL = 1e-6
 MODES = ("full", "sample", "fast")
-SAMPLE_K = 10  # coordinates per tensor in mode "sample" (and after a fast check meets a kink)
-FAST_K = 2  # random directions per tensor in mode "fast"
 SWEEP_EPS = tuple(10.0 ** -p for p in range(1, 11))
-
-
-@dataclass(frozen=True)
-class Settings:
-    mode: str
-    eps: float
-    atol: float
-    rtol: float
-    k: int
 
 
 def gradcheck(target, X, Y=None, *, loss=None, mode: str = "full", eps: float = EPS,
@@ -57,8 +44,10 @@ def gradcheck(target, X, Y=None, *, loss=None, mode: str = "full", eps: float = 
         The batch. Y (with ``loss=``) is the loss's target; without a loss, the scalar is
         sum(G * output) for a seeded random G.
     mode : "full", "sample" or "fast"
-        Every coordinate; ``k`` random coordinates per tensor (default 10); or ``k`` random
-        directions per tensor (default 2), a failing one narrowed down to a coordinate.
+        Every coordinate; ``k`` random coordinates per tensor (default 10) and 2 random
+        directions over each whole tensor, a disagreeing one narrowed down to a coordinate
+        that fails (so a failure always names its index); or ``k`` random directions per
+        tensor (default 2), a failing one narrowed down to a coordinate.
     eps, atol, rtol : float
         The step, and the tolerance |analytic - numeric| <= atol + rtol * |numeric|.
     seed : int
@@ -71,7 +60,7 @@ def gradcheck(target, X, Y=None, *, loss=None, mode: str = "full", eps: float = 
     settings = _settings(mode, eps, atol, rtol, k)
     report = _run(target, X, Y, loss, settings, seed, engine)
     if not report.passed:
-        report.culprits = _culprits(target, X, Y, loss, settings, seed, engine)
+        report.culprits = _culprits(target, X, Y, loss, settings, seed, engine, report)
         if raise_on_fail:
             raise GradcheckError(report)
     return report
@@ -105,90 +94,30 @@ def _settings(mode, eps, atol, rtol, k) -> Settings:
     return Settings(mode, eps, atol, rtol, expect_int(k, "k", "gradcheck", least=1))
 
 
-def _run(target, X, Y, loss, settings: Settings, seed, engine,
-         names: Names | None = None) -> GradcheckReport:
-    """One check, without looking for culprits."""
+def _run(target, X, Y, loss, settings: Settings, seed, engine, names: Names | None = None,
+         focus: dict[str, list[tuple]] | None = None) -> GradcheckReport:
+    """One check, without looking for culprits. ``focus``: tensor name -> indices compared
+    first in any mode (the coordinates an earlier check found failing)."""
+    focus = focus or {}
     data_seed, pick_seed = np.random.SeedSequence(seed).spawn(2)
     scalar, tensors = prepare(target, X, Y, loss, engine=engine, names=names,
                               rng=np.random.default_rng(data_seed))
     pick = np.random.default_rng(pick_seed)
-    checks = [_check_tensor(scalar, t, settings, pick) for t in tensors]
+    checks = [check_tensor(scalar, t, settings, pick, focus.get(t.name, ())) for t in tensors]
     what = describe(target, loss) + (f", engine {engine!r}" if engine else "")
     return GradcheckReport(checks, settings.mode, settings.eps, settings.atol, settings.rtol,
                            target=what, precision=precision(target, X), scalar=scalar.value)
 
 
-def _check_tensor(scalar: CheckedScalar, tensor: Tensor, s: Settings,
-                  rng: np.random.Generator) -> TensorCheck:
-    check = TensorCheck(tensor.name, tensor.value.shape, frozen=tensor.frozen,
-                        problem=tensor.problem)
-    if check.problem or tensor.value.size == 0:
-        return check
-    if s.mode == "fast":
-        _check_directions(scalar, tensor, check, s, rng)
-    else:
-        size = tensor.value.size
-        flat = (np.arange(size) if s.mode == "full"
-                else np.sort(rng.choice(size, size=min(s.k, size), replace=False)))
-        _check_coordinates(scalar, tensor, check, flat, s)
-    return check
-
-
-def _check_coordinates(scalar, tensor: Tensor, check: TensorCheck, flat, s: Settings) -> None:
-    """Compare one coordinate at a time (flat indices into the tensor)."""
-    for i in flat:
-        index = np.unravel_index(int(i), tensor.value.shape)
-        numeric, kink = central_difference(scalar, tensor.value, index, s.eps)
-        if kink:
-            check.skip(index, f"the +/-eps step crosses a kink of {kink}")
-        else:
-            check.record(index, tensor.analytic[index], numeric, s.atol, s.rtol)
-
-
-def _check_directions(scalar, tensor: Tensor, check: TensorCheck, s: Settings, rng) -> None:
-    """Compare directional derivatives along k random unit directions; narrow a failing one
-    down to a coordinate. A direction whose step crosses a kink falls back to coordinates."""
-    failing = None  # (direction, its error analytic - numeric)
-    for j in range(s.k):
-        direction = rng.standard_normal(tensor.value.shape)
-        direction /= np.linalg.norm(direction)
-        numeric, stepped, kink = directional_difference(scalar, tensor.value, direction, s.eps)
-        if kink:
-            size = tensor.value.size
-            flat = np.sort(rng.choice(size, min(SAMPLE_K, size), replace=False))
-            _check_coordinates(scalar, tensor, check, flat, s)
-            return
-        analytic = np.vdot(tensor.analytic, stepped)
-        ok = check.record(f"dir {j + 1}", analytic, numeric, s.atol, s.rtol)
-        if not ok and failing is None:
-            failing = (direction, analytic - numeric)
-    if failing is not None:
-        flat = _localize(scalar, tensor, *failing, s.eps)
-        _check_coordinates(scalar, tensor, check, [flat], s)
-
-
-def _localize(scalar, tensor: Tensor, direction: np.ndarray, error: float, eps: float) -> int:
-    """The flat index of the coordinate carrying most of a direction's error: split the
-    direction's coordinates in two, measure the first half's error (the second's is the
-    rest), keep the larger, until one coordinate is left. Two forwards per halving."""
-    support = np.arange(direction.size)
-    while support.size > 1:
-        first, second = np.array_split(support, 2)
-        where = np.unravel_index(first, direction.shape)
-        numeric, stepped, _ = directional_difference(scalar, tensor.value, direction[where],
-                                                     eps, where)
-        first_error = float(np.vdot(tensor.analytic[where], stepped)) - numeric
-        if abs(first_error) >= abs(error - first_error):
-            support, error = first, first_error
-        else:
-            support, error = second, error - first_error
-    return int(support[0])
-
-
-def _culprits(target, X, Y, loss, settings: Settings, seed, engine) -> list[str]:
+def _culprits(target, X, Y, loss, settings: Settings, seed, engine,
+              report: GradcheckReport) -> list[str]:
     """What fails checked on its own: the layers' own backward when an engine failed; each
-    layer of a Sequential on the input that reaches it, and its loss on the model's output."""
-    if engine is not None and _run(target, X, Y, loss, settings, seed, None).passed:
+    layer of a Sequential on the input that reaches it, and its loss on the model's output.
+    Each re-check compares first the coordinates that failed in ``report``, never only fresh
+    ones, so whatever failed there is looked at again."""
+    focus = {t.name: t.failing for t in report.tensors if t.failing}
+    focus["model[0].input"] = focus.get("input", [])  # X, as the first layer alone names it
+    if engine is not None and _run(target, X, Y, loss, settings, seed, None, None, focus).passed:
         return [f"engine {engine!r}"]
     if not isinstance(target, Sequential) or (len(target.layers) == 1 and loss is None):
         return []
@@ -197,7 +126,7 @@ def _culprits(target, X, Y, loss, settings: Settings, seed, engine) -> list[str]
     failed = []
     for i, layer in enumerate(model.layers):
         names = Names(prefix=f"model[{i}].", input=f"model[{i}].input")
-        failed += _run(layer, A, None, None, settings, seed, None, names).failed
+        failed += _run(layer, A, None, None, settings, seed, None, names, focus).failed
         A = layer.forward(A)
     if loss is not None:
         failed += _run(loss, A, Y, None, settings, seed, None, Names(input="loss.pred")).failed

@@ -41,8 +41,11 @@ class TensorCheck:
     """The checks of one tensor (a parameter such as ``model[0].W``, or the input).
 
     ``checked`` counts coordinates (modes "full" and "sample") or random directions plus any
-    coordinate re-checked after a failing direction (mode "fast"). ``worst`` is the check
-    furthest beyond its tolerance: an index tuple, or "dir 2" for a direction.
+    coordinate re-checked after a failing direction (mode "fast"). ``screened`` counts the
+    random directions over the tensor that mode "sample" compares besides (a screen: one
+    that disagrees is narrowed down to a coordinate, and only coordinates fail). ``worst``
+    is the check furthest beyond its tolerance: an index tuple, or "dir 2" for a direction.
+    ``failing`` lists the indices of the coordinates that failed, in the order found.
     """
 
     name: str
@@ -58,6 +61,8 @@ class TensorCheck:
     numeric: float = math.nan
     problem: str = ""
     skips: dict[str, list[tuple]] = field(default_factory=dict)  # reason -> indices skipped
+    screened: int = 0
+    failing: list[tuple] = field(default_factory=list)
     _worst_key: tuple = field(default=(False, -1.0), repr=False, compare=False)
 
     @property
@@ -72,6 +77,8 @@ class TensorCheck:
         ok = diff <= allowed  # False for NaN
         self.checked += 1
         self.failed += not ok
+        if not ok and isinstance(where, tuple):
+            self.failing.append(tuple(int(i) for i in where))
         self.max_abs_error = _max_keeping_nan(self.max_abs_error, diff)
         rel = diff / max(abs(analytic), abs(numeric), TINY)
         self.max_rel_error = _max_keeping_nan(self.max_rel_error, rel)

@@ -50,13 +50,67 @@ def save(path, layers, *, loss=None, optimizer=None, standardizer=None) -> Path:
 
 def read(path) -> tuple[list, object, dict, dict]:
     """(layers, loss, header, arrays) of the file at path, every part checked first."""
-    header, arrays = files.read(path)
-    layers = spec.build_layers(header.get("layers"), arrays, path)
+    header, arrays = files.load(path)
+    specs, entry = header.get("layers"), header.get("optimizer")
+    spec.check_layers(specs, path)
+    if entry is not None:
+        optimizer_state.check_type(entry, path)
+    _check_arrays(header, arrays, path)
+    layers = spec.build_layers(specs, arrays, path)
     loss = spec.build_loss(header.get("loss"), path)
-    if header.get("optimizer") is not None:  # checked now (no state copied): a bad file fails
-        optimizer_state.build_optimizer(header["optimizer"], arrays, named_parameters(layers),
-                                        path, lr=0.0)
+    if entry is not None:  # checked now (no state copied): a bad file fails
+        lr = 0.0 if optimizer_state.saved_callable(entry) else None
+        optimizer_state.build_optimizer(entry, path, lr=lr)
     return layers, loss, header, arrays
+
+
+def _check_arrays(header, arrays, path) -> None:
+    """One CheckpointError listing every array that is missing, unlisted, unused by the
+    layers, optimizer and standardizer the header describes, of the wrong shape or dtype, or
+    not finite; nothing when all are sound."""
+    problems = files.array_problems(header["arrays"], arrays)
+    wanted = spec.expected_arrays(header["layers"])
+    for name, (dtype, shape) in wanted.items():
+        array = arrays.get(name)
+        if array is None:
+            problems.setdefault(name, "missing")
+        elif [array.dtype.name, list(array.shape)] != [dtype, shape]:
+            problems.setdefault(name, f"{name} must be {dtype} of shape {tuple(shape)}, got "
+                                f"{array.dtype} of shape {array.shape}")
+    state = set()
+    if header.get("optimizer") is not None:
+        shapes = {name: shape for name, (_, shape) in wanted.items()}
+        state, found = optimizer_state.state_problems(header["optimizer"], shapes, arrays)
+        for name, text in found.items():
+            problems.setdefault(name, text)
+    numbers = header.get("standardizer")
+    numbers = [] if numbers is None else numbers
+    files.expect(isinstance(numbers, list) and all(isinstance(n, str) for n in numbers),
+                 path, f"the header's standardizer must be a list of names, got {numbers!r}")
+    for name in {STANDARDIZER + n for n in numbers} - set(arrays):
+        problems.setdefault(name, "missing")
+    used = set(wanted) | state | {STANDARDIZER + n for n in numbers}
+    for name in set(arrays) - used:
+        problems.setdefault(name, "unused")
+    if problems:
+        raise CheckpointError(f"{path}: the arrays must be those the header describes, got "
+                              f"{_problems_text(problems)}")
+
+
+def _problems_text(problems: dict[str, str]) -> str:
+    """Every problem in one line: the missing, not listed and unused arrays grouped."""
+    groups = {"missing": [], "not listed": [], "unused": []}
+    others = []
+    for name, text in problems.items():
+        if text in groups:
+            groups[text].append(name)
+        else:
+            others.append(text)
+    named = {"missing": "missing", "not listed": "not listed in the header",
+             "unused": "used by no layer, optimizer or standardizer"}
+    parts = [f"{named[kind]} {sorted(names)}" for kind, names in groups.items() if names]
+    count = len(problems)
+    return f"{count} problem{'s' if count > 1 else ''}: " + "; ".join(parts + others)
 
 
 def fill_weights(layers, path) -> None:
@@ -64,12 +118,15 @@ def fill_weights(layers, path) -> None:
     assignment), after checking the file describes the same architecture."""
     stored, _, _, _ = read(path)
     if len(stored) != len(layers):
-        raise CheckpointError(f"{path}: holds {len(stored)} layers, the model has "
-                              f"{len(layers)}")
-    for i, (ours, theirs) in enumerate(zip(layers, stored)):
-        if _shape_of(ours) != _shape_of(theirs):
-            raise CheckpointError(f"{path}: model[{i}] is {theirs!r} in the file, "
-                                  f"{ours!r} in the model")
+        raise CheckpointError(f"{path}: the file must hold {len(layers)} layers, as the "
+                              f"model does, got {len(stored)}")
+    differ = [f"model[{i}] is {theirs!r} in the file, {ours!r} in the model"
+              for i, (ours, theirs) in enumerate(zip(layers, stored))
+              if _shape_of(ours) != _shape_of(theirs)]
+    if differ:
+        raise CheckpointError(f"{path}: the file must hold this model's architecture, got "
+                              f"{len(differ)} layer{'s' if len(differ) > 1 else ''} that "
+                              f"differ: {'; '.join(differ)}")
     for ours, theirs in zip(layers, stored):
         for p, q in zip(ours.parameters(), theirs.parameters()):
             p.value[...] = q.value

@@ -1,7 +1,8 @@
 """Writing a file so that a reader only ever sees the old file or the whole new one.
 
-The bytes go to a temporary file in the same folder, named ``.NAME.minibp-partial-PID-XXXX``,
-are flushed and fsynced, and the temporary file is renamed over ``path`` with os.replace
+The bytes go to a temporary file in the same folder (open for reading too, so the writer
+can read back what it wrote), named ``.NAME.minibp-partial-PID-XXXX``, are flushed and
+fsynced, and the temporary file is renamed over ``path`` with os.replace
 (atomic on POSIX and Windows). An exception removes the temporary file; a process killed
 mid-write leaves one behind, which the next save to the same path removes once no process
 of that PID is running.
@@ -20,13 +21,14 @@ _WRITING: set[Path] = set()  # this process's temporary files being written (any
 
 
 def write_atomically(path, write: Callable[[BinaryIO], None]) -> Path:
-    """Call write(file) on a temporary file beside path, then put it at path; returns path."""
+    """Call write(file) on a temporary file beside path (open for writing and reading),
+    then put it at path; returns path."""
     path = Path(path)
     remove_stale_partials(path)
     partial = path.with_name(f".{path.name}{PARTIAL}{os.getpid()}-{secrets.token_hex(4)}")
     _WRITING.add(partial)
     try:
-        with open(partial, "xb") as file:
+        with open(partial, "xb+") as file:
             write(file)
             file.flush()
             os.fsync(file.fileno())

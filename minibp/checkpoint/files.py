@@ -1,21 +1,30 @@
-"""The file: an .npz of named arrays plus a JSON header stored as a string array.
+"""The file: an .npz of named arrays plus a JSON header stored as a string array, sealed by
+the SHA-256 of the whole file.
 
-``write(path, header, arrays)`` saves atomically (minibp.checkpoint.atomic); ``read(path)``
-returns (header, arrays) after checking the container: an npz read with allow_pickle=False,
-a header that parses, is minibp's and of a version this minibp reads, and arrays exactly as
-the header lists them (names, shapes, dtypes), all finite. What the header describes (layers,
-loss, optimizer) is checked by minibp.checkpoint.spec. Every failure is a CheckpointError
-naming the path.
+``write(path, header, arrays)`` saves atomically (minibp.checkpoint.atomic) an npz as
+np.savez writes one (uncompressed .npy members), whose zip comment is ``minibp-sha256:``
+and the hex SHA-256 of every byte before those 64 digits. ``load(path)`` returns (header,
+arrays) after checking the container: a zip of uncompressed .npy members, each read without
+ever unpickling and only once its size agrees with the file's; a header that parses, is
+minibp's and of a version this minibp reads; the seal, checked first whenever the file has
+one, and required when the header says so (files written before minibp sealed them have
+none, and still load). ``array_problems``
+lists every way the arrays differ from the header's table of them. What the header
+describes (layers, loss, optimizer) is checked by minibp.checkpoint.spec. Every failure is a
+CheckpointError naming the path.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import os
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy
 
 from minibp.checkpoint.atomic import write_atomically
 from minibp.errors import CheckpointError
@@ -24,57 +33,148 @@ FORMAT = "minibp"
 FORMAT_VERSION = 1
 HEADER = "header"  # the array holding the JSON text
 DTYPES = ("float32", "float64")
+CHECKSUM = "sha256"
+SEAL = b"minibp-sha256:"  # the zip comment: this, then the file's SHA-256 as 64 hex digits
+DIGITS = 64
+_CHUNK = 1 << 20
 
 
+# -- writing -------------------------------------------------------------------------------
 def write(path, header: dict, arrays: dict[str, np.ndarray]) -> Path:
     """Save header (JSON-able) and arrays to exactly path, atomically; header gains the
-    format, its version and each array's shape and dtype."""
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, **header,
-              "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.name}
-                         for name, a in arrays.items()}}
+    format, its version, the checksum's kind and each array's shape and dtype."""
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "checksum": CHECKSUM,
+              **header, "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.name}
+                                   for name, a in arrays.items()}}
     text = np.array(json.dumps(header, allow_nan=False))
-    return write_atomically(path, lambda file: np.savez(file, **{HEADER: text}, **arrays))
+    return write_atomically(path, lambda file: write_npz(file, {HEADER: text, **arrays}))
 
 
-def read(path) -> tuple[dict, dict[str, np.ndarray]]:
-    """(header, arrays) of the file at path, checked as the module docstring says."""
-    stored = _load_all(path)
-    header = _header(stored.pop(HEADER, None), path)
-    listed = header["arrays"]
-    if set(listed) != set(stored):
-        missing, extra = sorted(set(listed) - set(stored)), sorted(set(stored) - set(listed))
-        raise CheckpointError(f"{path}: the arrays do not match the header (missing "
-                              f"{missing or 'none'}, not listed {extra or 'none'})")
-    for name, array in stored.items():
-        _check_array(name, array, listed[name], path)
-    return header, stored
+def write_npz(file, arrays: dict[str, np.ndarray]) -> None:
+    """The npz np.savez writes, to file (open for reading and writing), then sealed."""
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                npy.write_array(member, np.asanyarray(array), allow_pickle=False)
+        archive.comment = SEAL + b"0" * DIGITS  # a placeholder, for the digest below
+    end = file.seek(0, os.SEEK_END)
+    digest = _digest(file, end - DIGITS)
+    file.seek(end - DIGITS)
+    file.write(digest.encode("ascii"))
 
 
-def _load_all(path) -> dict[str, np.ndarray]:
-    """Every array of the npz, read now (a truncated member fails here, not later)."""
-    try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise CheckpointError(f"{path}: not a minibp file (an .npy array, not an .npz "
-                                  "archive)")
-        with archive:
-            return {name: archive[name] for name in archive.files}
-    except (FileNotFoundError, IsADirectoryError, PermissionError, CheckpointError):
-        raise
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
-        raise CheckpointError(f"{path}: not a readable minibp file ({type(error).__name__}: "
-                              f"{error})") from None
+def _digest(file, size: int) -> str:
+    """The hex SHA-256 of file's first size bytes."""
+    file.seek(0)
+    sha = hashlib.sha256()
+    while size > 0:
+        chunk = file.read(min(size, _CHUNK))
+        if not chunk:
+            break
+        sha.update(chunk)
+        size -= len(chunk)
+    return sha.hexdigest()
 
 
-def _header(text, path) -> dict:
-    if text is None:
-        raise CheckpointError(f"{path}: no minibp header (an .npz, but not minibp's)")
+# -- reading -------------------------------------------------------------------------------
+def load(path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(header, arrays) of the file at path, the container checked as the module docstring
+    says (the arrays are not yet compared with the header: array_problems)."""
+    with open(path, "rb") as file:  # a missing file stays FileNotFoundError
+        try:
+            return _load(file, path)
+        except CheckpointError:
+            raise
+        except Exception as error:  # whatever the zip and .npy parsers make of bad bytes
+            raise CheckpointError(f"{path}: not a readable minibp file "
+                                  f"({type(error).__name__}: {error})") from None
+
+
+def _load(file, path) -> tuple[dict, dict[str, np.ndarray]]:
+    size = file.seek(0, os.SEEK_END)
+    file.seek(0)
+    if file.read(len(npy.MAGIC_PREFIX)) == npy.MAGIC_PREFIX:
+        raise CheckpointError(f"{path}: not a minibp file (an .npy array, not an .npz "
+                              "archive)")
+    file.seek(0)
+    with zipfile.ZipFile(file) as archive:
+        sealed = _check_seal(file, size, archive.comment, path)
+        members = _members(archive, size, path)
+        if HEADER not in members:
+            raise CheckpointError(f"{path}: no minibp header (an .npz, but not minibp's)")
+        header = _header(_read_array(archive, members.pop(HEADER), path), path)
+        kind = header.get("checksum")  # None: written before minibp sealed its files
+        expect(kind in (None, CHECKSUM), path,
+               f"the header's checksum must be {CHECKSUM!r}, got {kind!r}")
+        expect(sealed or kind is None, path, f"the file must end with its SHA-256 "
+               f"({SEAL.decode()}<64 hex digits>), as its header says, got "
+               f"{archive.comment[:80]!r}")
+        return header, {name: _read_array(archive, info, path)
+                        for name, info in members.items()}
+
+
+def _members(archive, size: int, path) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by array name, each an uncompressed .npy lying inside the file,
+    all together no larger than it (members nested in one another could make a small file
+    expand to a huge one)."""
+    members = {}
+    total = sum(info.compress_size for info in archive.infolist())
+    expect(total <= size, path, f"the members must fit in the file ({size} bytes), got "
+           f"{total} bytes in all: they overlap")
+    for info in archive.infolist():
+        name = info.filename.removesuffix(".npy")
+        expect(info.filename.endswith(".npy") and name not in members, path,
+               f"every member must be a differently named .npy array, got {info.filename!r}")
+        expect(info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1, path,
+               f"{name} must be stored uncompressed and unencrypted (as minibp and np.savez "
+               f"write it), got compression method {info.compress_type}, flags "
+               f"{info.flag_bits:#x}")
+        expect(info.file_size == info.compress_size
+               and info.header_offset + info.compress_size <= size, path,
+               f"{name} must lie inside the file ({size} bytes), got {info.file_size} bytes "
+               f"at offset {info.header_offset}")
+        members[name] = info
+    return members
+
+
+def _read_array(archive, info: zipfile.ZipInfo, path) -> np.ndarray:
+    """The .npy member's array (native byte order, C order, writable); its dtype and size are
+    checked before anything is read or allocated, and nothing is ever unpickled."""
+    name = info.filename.removesuffix(".npy")
+    with archive.open(info) as member:
+        version = npy.read_magic(member)
+        readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
+        expect(version in readers, path,
+               f"{name} must be an .npy array of format 1.0 or 2.0, got {version}")
+        shape, fortran, dtype = readers[version](member)
+        expect(not dtype.hasobject, path,
+               f"{name} must hold numbers, got Python objects (dtype {dtype}), which would "
+               "have to be unpickled: minibp never unpickles")
+        nbytes = math.prod(shape) * dtype.itemsize
+        expect(member.tell() + nbytes == info.file_size, path,
+               f"{name} must hold {nbytes} bytes of data for shape {shape} and dtype {dtype}, "
+               f"got {info.file_size - member.tell()}")
+        data = bytearray(nbytes)  # filled chunk by chunk: no second copy of a big array
+        view, done = memoryview(data), 0
+        while done < nbytes:  # reading to the end checks the member's CRC-32
+            chunk = member.read(min(nbytes - done, _CHUNK))
+            expect(bool(chunk), path, f"{name} must hold {nbytes} bytes, got {done}")
+            view[done:done + len(chunk)] = chunk
+            done += len(chunk)
+    flat = np.frombuffer(data, dtype) if nbytes else np.empty(0, dtype)
+    array = flat.reshape(shape, order="F" if fortran else "C")
+    if fortran or not dtype.isnative:
+        array = np.ascontiguousarray(array, dtype=dtype.newbyteorder("="))
+    return array
+
+
+def _header(text: np.ndarray, path) -> dict:
     if text.shape != () or text.dtype.kind != "U":
         raise CheckpointError(f"{path}: the header must be one string, got an array of "
                               f"shape {text.shape} and dtype {text.dtype}")
     try:
         header = json.loads(str(text))
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise CheckpointError(f"{path}: the header is not valid JSON ({error})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a minibp file (its header's format is "
@@ -92,19 +192,48 @@ def _header(text, path) -> dict:
     return header
 
 
-def _check_array(name: str, array: np.ndarray, listed, path) -> None:
-    if not isinstance(listed, dict):
-        raise CheckpointError(f"{path}: the header's entry for {name} must be a table, got "
-                              f"{listed!r}")
-    if array.dtype.name not in DTYPES:
-        raise CheckpointError(f"{path}: {name} must be float32 or float64, got {array.dtype}")
-    if [array.dtype.name, list(array.shape)] != [listed.get("dtype"), listed.get("shape")]:
-        raise CheckpointError(
-            f"{path}: {name} is {array.dtype.name} of shape {tuple(array.shape)}, but the "
-            f"header says {listed.get('dtype')} of shape {listed.get('shape')}")
-    if not np.isfinite(array.sum()) and not np.isfinite(array).all():  # the sum: a fast pass
-        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise CheckpointError(f"{path}: {name} must be finite, got {bad} NaN or inf values")
+def _check_seal(file, size: int, comment: bytes, path) -> bool:
+    """Whether the file is sealed, after checking its SHA-256 against the seal's."""
+    if not comment.startswith(SEAL):
+        return False
+    stored = comment[len(SEAL):].decode("ascii", "replace")
+    file.seek(size - len(comment))
+    expect(len(comment) == len(SEAL) + DIGITS and file.read() == comment, path,
+           f"the file must end with its SHA-256 ({SEAL.decode()}<64 hex digits>), got "
+           f"{comment[:80]!r}")
+    actual = _digest(file, size - DIGITS)
+    expect(actual == stored, path, f"the file's SHA-256 must be {stored} (as written), got "
+           f"{actual}: it was changed or damaged after minibp wrote it")
+    return True
+
+
+# -- the arrays against the header's table ---------------------------------------------------
+def array_problems(listed: dict, arrays: dict[str, np.ndarray]) -> dict[str, str]:
+    """{array name: what is wrong} for every array the header's table lists that is missing,
+    every array it does not list, and every array that differs from its entry or is not
+    finite float32 or float64 (the messages "missing" and "not listed" name a group)."""
+    problems = {name: "missing" for name in listed if name not in arrays}
+    for name, array in arrays.items():
+        entry = listed.get(name)
+        if name not in listed:
+            problems[name] = "not listed"
+        elif not isinstance(entry, dict):
+            problems[name] = f"the header's entry for {name} must be a table, got {entry!r}"
+        elif array.dtype.name not in DTYPES:
+            problems[name] = f"{name} must be float32 or float64, got {array.dtype}"
+        elif [array.dtype.name, list(array.shape)] != [entry.get("dtype"), entry.get("shape")]:
+            problems[name] = (f"{name} must be {entry.get('dtype')} of shape "
+                              f"{entry.get('shape')} (as the header says), got "
+                              f"{array.dtype.name} of shape {list(array.shape)}")
+        elif not _finite(array):
+            bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+            problems[name] = f"{name} must be finite, got {bad} NaN or inf values"
+    return problems
+
+
+def _finite(array: np.ndarray) -> bool:
+    with np.errstate(all="ignore"):  # the sum first: one fast pass, which only inf, NaN or
+        return bool(np.isfinite(array.sum()) or np.isfinite(array).all())  # overflow fails
 
 
 def expect(condition: bool, path, what: str) -> None:

@@ -25,6 +25,7 @@ SETTINGS = {  # constructor keywords stored per class, besides lr and l2
     "AdamW": ("betas", "eps", "weight_decay"),
 }
 CALLABLE = "callable"
+PARAMS = {"StepDecay": 3, "CosineDecay": 3, "ExponentialDecay": 2}  # each schedule's numbers
 
 
 def optimizer_entry(optimizer, parameters) -> tuple[dict, dict[str, np.ndarray]]:
@@ -43,12 +44,38 @@ def optimizer_entry(optimizer, parameters) -> tuple[dict, dict[str, np.ndarray]]
     return entry, arrays
 
 
-def build_optimizer(entry, arrays, parameters, path, lr=None):
-    """The optimizer the entry describes (settings, lr, lr_scale, steps), every field and
-    the stored state's fit to parameters (the model's, named as in the file) checked; its
-    state is not restored yet (restore_state). lr replaces a stored callable schedule."""
-    expect(isinstance(entry, dict) and entry.get("type") in OPTIMIZERS, path,
+def check_type(entry, path) -> None:
+    """The entry names an optimizer a file can hold (checked before its state arrays)."""
+    expect(isinstance(entry, dict) and isinstance(entry.get("type"), str)
+           and entry["type"] in OPTIMIZERS, path,
            f"the optimizer must be one of {list(OPTIMIZERS)}, got {entry!r}")
+
+
+def state_problems(entry, shapes: dict[str, list[int]], arrays) -> tuple[set, dict]:
+    """(the names the state of a checked entry's optimizer may take, {name: what is wrong})
+    for the parameters' shapes ({"model[0].W": [4, 3], ...}): every stored state array must
+    have its parameter's shape, and a parameter's state is all there or absent."""
+    names, problems = set(), {}
+    for p, shape in shapes.items():
+        held = [f"optimizer.{p}.{state}" for state in _state_names(entry["type"])]
+        names.update(held)
+        present = [name for name in held if name in arrays]
+        for name in present:
+            if list(arrays[name].shape) != list(shape):
+                problems[name] = (f"{name} must have the shape of {p}, {tuple(shape)}, got "
+                                  f"{arrays[name].shape}")
+        if present and len(present) < len(held):
+            for name in set(held) - set(present):
+                problems.setdefault(name, f"the optimizer's state of {p} is incomplete "
+                                    f"({len(present)} of {len(held)} arrays)")
+    return names, problems
+
+
+def build_optimizer(entry, path, lr=None):
+    """The optimizer the entry describes (settings, lr, lr_scale, steps), every field
+    checked; its state is not restored yet (restore_state, once state_problems found the
+    arrays sound). lr replaces a stored callable schedule."""
+    check_type(entry, path)
     settings = entry.get("settings")
     expect(isinstance(settings, dict) and set(settings) == set(SETTINGS[entry["type"]]),
            path, f"the optimizer's settings must name {list(SETTINGS[entry['type']])}, got "
@@ -59,8 +86,10 @@ def build_optimizer(entry, arrays, parameters, path, lr=None):
     steps = entry.get("steps")
     expect(type(steps) is int and steps >= 0, path,
            f"the optimizer's steps must be an integer >= 0, got {steps!r}")
-    _check_state(entry["type"], arrays, parameters, path)
-    optimizer = _construct(entry, settings, _lr(entry.get("lr"), lr, path), path)
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+    lr = _lr(entry.get("lr"), lr, path)
+    optimizer = _built(lambda: OPTIMIZERS[entry["type"]](lr, **kwargs, l2=entry["l2"]),
+                       path, "the optimizer's settings are not valid")
     optimizer.lr_scale, optimizer.steps = float(entry["lr_scale"]), steps
     return optimizer
 
@@ -70,6 +99,12 @@ def restore_state(optimizer, arrays, parameters) -> None:
     for p in parameters:
         for state, target in _stored_states(arrays, p, optimizer.state_names):
             optimizer.state(p)[state][...] = target
+
+
+def saved_callable(entry) -> bool:
+    """The entry's lr was a function of the user's: only a given lr can replace it."""
+    lr = entry.get("lr")
+    return isinstance(lr, dict) and lr.get("schedule") == CALLABLE
 
 
 def _lr_entry(lr):
@@ -91,42 +126,26 @@ def _lr(entry, given, path):
     expect(kind != CALLABLE, path, f"the optimizer's lr was a function ({entry.get('repr')}), "
            "which a file cannot hold: pass it again, load_optimizer(path, model, lr=...)")
     params = entry.get("params")
-    expect(kind in SCHEDULES and isinstance(params, list) and len(params) in (2, 3)
+    expect(isinstance(kind, str) and kind in SCHEDULES and isinstance(params, list)
+           and len(params) == PARAMS[kind]
            and all(_is_number(v) for v in params), path,
            f"the optimizer's lr schedule must be one of {list(SCHEDULES)} with its numbers, "
            f"got {entry!r}")
     if kind == "ExponentialDecay":
-        return ExponentialDecay(*params)
+        return _built(lambda: ExponentialDecay(*params), path,
+                      f"the optimizer's {kind} is not valid")
     lr, count, third = params
     expect(float(count).is_integer(), path, f"{kind}'s step count must be whole, got {count}")
-    return SCHEDULES[kind](lr, int(count), third)
+    return _built(lambda: SCHEDULES[kind](lr, int(count), third), path,
+                  f"the optimizer's {kind} is not valid")
 
 
-def _construct(entry, settings, lr, path):
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+def _built(make, path, what: str):
+    """make(), or a CheckpointError saying which stored values its constructor refused."""
     try:
-        return OPTIMIZERS[entry["type"]](lr, **kwargs, l2=entry["l2"])
-    except (TypeError, ValueError) as error:  # the optimizer refused a stored setting
-        raise CheckpointError(f"{path}: the optimizer's settings are not valid ({error})") \
-            from None
-
-
-def _check_state(kind, arrays, parameters, path) -> None:
-    """Every stored state array belongs to one of the parameters, with its shape."""
-    names = {f"optimizer.{p.name}.{state}": p for p in parameters
-             for state in _state_names(kind)}
-    for name, array in arrays.items():
-        if not name.startswith("optimizer."):
-            continue
-        p = names.get(name)
-        expect(p is not None, path, f"{name} is not the state of any parameter of this model")
-        expect(array.shape == p.value.shape, path,
-               f"{name} has shape {array.shape}, but {p.name} is {p.value.shape}")
-    for p in parameters:
-        held = [f"optimizer.{p.name}.{s}" in arrays for s in _state_names(kind)]
-        expect(all(held) or not any(held), path,
-               f"the optimizer's state of {p.name} is incomplete ({sum(held)} of "
-               f"{len(held)} arrays)")
+        return make()
+    except (TypeError, ValueError, OverflowError) as error:
+        raise CheckpointError(f"{path}: {what} ({error})") from None
 
 
 def _stored_states(arrays, p, state_names):
@@ -139,5 +158,7 @@ def _state_names(kind: str) -> tuple[str, ...]:
 
 
 def _is_number(value) -> bool:
-    return type(value) in (int, float) and math.isfinite(value)
+    """A finite JSON number (an int too large for a float is not one)."""
+    return (type(value) is float and math.isfinite(value)
+            or type(value) is int and abs(value) < 2 ** 1023)
 

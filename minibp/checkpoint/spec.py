@@ -2,8 +2,9 @@
 
 Only names on the allow-lists below are ever built: Dense, the activation layers registered
 in this process (minibp.nn.activations.ACTIVATIONS, which a file cannot add to), and minibp's
-own losses. Nothing read from a file is imported or called by name. ``build_layers`` checks
-every field before it builds the first layer, so a bad file builds nothing.
+own losses. Nothing read from a file is imported or called by name. ``check_layers`` checks
+every field, and minibp.checkpoint every array, before ``build_layers`` builds the first
+layer, so a bad file builds nothing.
 """
 
 from __future__ import annotations
@@ -49,12 +50,29 @@ def loss_spec(loss) -> dict | None:
 
 
 # -- loading ---------------------------------------------------------------------------------
-def build_layers(specs, arrays: dict[str, np.ndarray], path) -> list:
-    """The layers the header describes, with the file's arrays; every spec is checked first."""
+def check_layers(specs, path) -> None:
+    """Every field of every layer's entry, the first fault a CheckpointError (the arrays are
+    checked afterwards, all together: expected_arrays)."""
     expect(isinstance(specs, list) and bool(specs), path,
            f"the header's layers must be a non-empty list, got {specs!r}")
     for i, spec in enumerate(specs):
-        _check_layer(spec, i, arrays, path)
+        _check_layer(spec, i, path)
+
+
+def expected_arrays(specs) -> dict[str, tuple[str, list[int]]]:
+    """{"model[i].W": (dtype, shape), ...}: the arrays the (checked) layers need."""
+    arrays = {}
+    for i, spec in enumerate(specs):
+        if spec["type"] == "Dense":
+            out, into = spec["out_features"], spec["in_features"]
+            arrays[f"model[{i}].W"] = (spec["dtype"], [out, into])
+            arrays[f"model[{i}].b"] = (spec["dtype"], [out])
+    return arrays
+
+
+def build_layers(specs, arrays: dict[str, np.ndarray], path) -> list:
+    """The layers the (checked) header describes, with the file's (checked) arrays, once
+    their widths are found to agree."""
     _check_widths(specs, path)
     return [_build_layer(spec, i, arrays) for i, spec in enumerate(specs)]
 
@@ -62,9 +80,9 @@ def build_layers(specs, arrays: dict[str, np.ndarray], path) -> list:
 def build_loss(spec, path):
     if spec is None:
         return None
-    expect(isinstance(spec, dict) and spec.get("type") in LOSSES, path,
+    expect(isinstance(spec, dict) and _named(spec.get("type"), LOSSES), path,
            f"the loss must be one of {sorted(LOSSES)}, got {spec!r}")
-    expect(spec.get("reduction") in REDUCTIONS, path,
+    expect(_named(spec.get("reduction"), REDUCTIONS), path,
            f"the loss's reduction must be one of {list(REDUCTIONS)}, got {spec!r}")
     if spec["type"] != "BinaryCrossEntropy":
         return LOSSES[spec["type"]](reduction=spec["reduction"])
@@ -73,13 +91,19 @@ def build_loss(spec, path):
     return BinaryCrossEntropy(spec["from_logits"], reduction=spec["reduction"])
 
 
-def _check_layer(spec, i: int, arrays, path) -> None:
+def _named(value, names) -> bool:
+    """value is one of names (a string: a list or a table from JSON cannot be looked up)."""
+    return isinstance(value, str) and value in names
+
+
+def _check_layer(spec, i: int, path) -> None:
     where = f"layer model[{i}]"
     expect(isinstance(spec, dict), path, f"{where} must be a table, got {spec!r}")
     kind, activation = spec.get("type"), spec.get("activation")
-    expect(kind in ("Dense", "Activation"), path,
-           f"{where} has type {kind!r}; a minibp file holds 'Dense' and 'Activation' only")
-    expect(isinstance(activation, str) and activation in ACTIVATIONS, path,
+    expect(_named(kind, ("Dense", "Activation")), path,
+           f"{where}'s type must be 'Dense' or 'Activation' (a minibp file holds no other "
+           f"layers), got {kind!r}")
+    expect(_named(activation, ACTIVATIONS), path,
            f"{where}'s activation {activation!r} is not registered in this process (known: "
            f"{', '.join(ACTIVATIONS)}); register it with minibp.register_activation first")
     if kind == "Activation":
@@ -87,18 +111,11 @@ def _check_layer(spec, i: int, arrays, path) -> None:
     for key in ("in_features", "out_features"):
         expect(type(spec.get(key)) is int and spec[key] >= 1, path,
                f"{where}'s {key} must be a positive integer, got {spec.get(key)!r}")
-    expect(spec.get("dtype") in DTYPES, path,
+    expect(_named(spec.get("dtype"), DTYPES), path,
            f"{where}'s dtype must be one of {list(DTYPES)}, got {spec.get('dtype')!r}")
     frozen = spec.get("frozen")
-    expect(isinstance(frozen, list) and set(frozen) <= {"W", "b"}, path,
+    expect(isinstance(frozen, list) and all(_named(f, ("W", "b")) for f in frozen), path,
            f"{where}'s frozen must be a list of 'W' and 'b', got {frozen!r}")
-    shapes = {"W": [spec["out_features"], spec["in_features"]], "b": [spec["out_features"]]}
-    for name, shape in shapes.items():
-        array = arrays.get(f"model[{i}].{name}")
-        expect(array is not None, path, f"{where} has no array model[{i}].{name}")
-        expect(list(array.shape) == shape and array.dtype.name == spec["dtype"], path,
-               f"model[{i}].{name} must be {spec['dtype']} of shape {tuple(shape)}, got "
-               f"{array.dtype} of shape {array.shape}")
 
 
 def _check_widths(specs, path) -> None:
@@ -119,4 +136,3 @@ def _build_layer(spec, i: int, arrays):
                   W=arrays[f"model[{i}].W"], b=arrays[f"model[{i}].b"], dtype=spec["dtype"],
                   copy=False)  # arrays just read from the file: the layer adopts them
     return layer.freeze(*spec["frozen"]) if spec["frozen"] else layer
-

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import sys
 
-from minibp.cli.arguments import non_negative_float, positive_float, positive_int, widths
+from minibp.cli.arguments import (
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    widths,
+)
+from minibp.cli.guard import one_line
 
 LOSSES = ("squared", "mse", "xent", "bce")
 
@@ -35,7 +42,7 @@ def add_parser(commands, parents) -> None:
                    "BinaryCrossEntropy (default: squared, or the saved model's loss)")
     p.add_argument("--batch", type=positive_int, default=5, help="rows of X (default: 5)")
     p.add_argument("--mode", default="full", choices=MODES, help="default: full")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=non_negative_int, default=0,
                    help="for the weights, the data and the check (default: 0)")
     p.add_argument("--k", type=positive_int,
                    help="coordinates per tensor in sample mode (default: 10), random "
@@ -55,11 +62,11 @@ def run(args) -> int:
     try:
         report = _check(args)
     except BrokenPipeError:
-        raise  # the reader left (`| head`): not an error, minibp.cli.main ends quietly
+        raise  # the reader left (`| head`): not an error, guard.pipe_safe ends quietly
     except Exception as error:  # exit status 3 is "any other error", said in one line
         if args.debug:
             raise
-        print(f"minibp gradcheck: error: {error}", file=sys.stderr)
+        print(f"minibp gradcheck: error: {one_line(error)}", file=sys.stderr)
         return 3
     return 0 if report.passed else 1
 

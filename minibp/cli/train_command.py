@@ -44,7 +44,7 @@ def add_parser(commands, parents) -> None:
     p.add_argument("--lr", type=positive_float, help="learning rate")
     p.add_argument("--epochs", type=positive_int)
     p.add_argument("--batch", type=positive_int, help="rows per step")
-    p.add_argument("--seed", type=int, default=0, help="weights, splits and shuffling "
+    p.add_argument("--seed", type=non_negative_int, default=0, help="weights, splits and shuffling "
                    "(default: 0)")
     p.add_argument("--val", type=fraction, default=0.0, help="share of the training rows held "
                    "out for validation, stratified by class (default: 0)")

@@ -17,10 +17,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-import numpy as np
-
 from minibp.engines.capabilities import why_not_compiled
-from minibp.errors import expect_choice
+from minibp.engines.checks import check_parameters
+from minibp.errors import check_samples, expect_choice
 
 ENGINES = ("auto", "numpy", "numba", "blas")
 _MODULES = {name: f"minibp.engines.{name}_engine" for name in ENGINES[1:]}
@@ -32,18 +31,24 @@ AUTO_NUMBA_MAX_MACS = 10_000
 
 
 def resolve(engine: str, model, X, loss=None, optimizer=None, *, rows: int | None = None,
-            options: dict | None = None, who: str = "Sequential"):
-    """(the engine module to run, X checked against model[0]) for this call.
+            options: dict | None = None, who: str = "Sequential", checked: bool = False):
+    """(the engine module to run, X checked against model[0]) for this call: the one
+    validation step in front of every engine.
 
+    X must be a finite 2-D array of numbers (``checked``: the caller has made sure, as fit's
+    check_training_data does); every parameter is checked as it stands now (shape, dtype,
+    layout, finite); then X gets the first layer's input check (its width, cast to the
+    model's dtype) on every engine, since the compiled ones never call layer.forward.
     ``rows`` is the batch size a step will see (default: every row of X); "auto" decides
     by it. ``options`` names fit's options in use ({"sample_weight": True, ...}), which a
-    compiled engine may not run. X gets the first layer's input check on every engine,
-    since the compiled ones never call layer.forward.
+    compiled engine may not run.
     """
-    X = np.asarray(X)
+    if not checked:
+        X = check_samples(X, who)
     if rows is None:
-        rows = len(X) if X.ndim == 2 else 1
+        rows = max(1, len(X))
     name = choose_engine(engine, model, loss, optimizer, rows=rows, options=options, who=who)
+    check_parameters(model.layers, who)
     check_input = getattr(model.layers[0], "check_input", None)
     if check_input is not None:
         X = check_input(X)

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from minibp.engines import cache_location  # noqa: F401  (before the kernels: see it)
 from minibp.engines.blas_update import NO_WEIGHTS, Updater
 from minibp.engines.capabilities import ACTIVATION_CODES, activation_code, loss_code
 from minibp.engines.epochs import (
@@ -84,19 +85,22 @@ class Buffers:
 def forward(buffers, x, A) -> list[float]:
     """A[l] = act(A[l-1] @ W.T + b) for every layer, A[-1] the output.
 
-    Returns each layer's sum of squares of A, which the kernels total on the way."""
+    Returns each layer's sum of squares of A, which the kernels total on the way. Underflow
+    (exp(-|z|) of a saturated sigmoid, a matmul with such a tiny A) is the answer, no error."""
     squares = []
     inp = x
-    for i, (layer, WT, act, out) in enumerate(zip(buffers.layers, buffers.WT, buffers.acts, A)):
-        np.matmul(inp, WT, out=out)
-        if act == SIGMOID:  # exp in NumPy's SIMD loop: see fused.bias_and_exp_argument
-            E = buffers.exp_scratch(i, len(out))
-            fused.bias_and_exp_argument(out, layer.b, E)
-            np.exp(E, out=E)
-            squares.append(fused.sigmoid_from_exp(out, E, out.dtype.type(1), buffers.sq))
-        else:
-            squares.append(fused.bias_activation(out, layer.b, act, buffers.sq))
-        inp = out
+    with np.errstate(under="ignore"):
+        for i, (layer, WT, act, out) in enumerate(zip(buffers.layers, buffers.WT,
+                                                      buffers.acts, A)):
+            np.matmul(inp, WT, out=out)
+            if act == SIGMOID:  # exp in NumPy's SIMD loop: see fused.bias_and_exp_argument
+                E = buffers.exp_scratch(i, len(out))
+                fused.bias_and_exp_argument(out, layer.b, E)
+                np.exp(E, out=E)
+                squares.append(fused.sigmoid_from_exp(out, E, out.dtype.type(1), buffers.sq))
+            else:
+                squares.append(fused.bias_activation(out, layer.b, act, buffers.sq))
+            inp = out
     return squares
 
 
@@ -109,7 +113,14 @@ def loss_and_gradients(buffers, x, x2, t, weight, A, dZ, loss_id: int):
     is. Since
     dW = dZ.T @ A_in, ||dW||^2 <= ||dZ||^2 * ||A_in||^2 (Cauchy-Schwarz), and the kernels
     total those squares as they pass; only when that bound is not safely finite is the
-    gradient itself summed, so a healthy step reads no gradient twice."""
+    gradient itself summed, so a healthy step reads no gradient twice. Underflow is the
+    answer (see forward); overflow and NaN are left for the divergence guard to report."""
+    with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+        return _loss_and_gradients(buffers, x, x2, t, weight, A, dZ, loss_id)
+
+
+def _loss_and_gradients(buffers, x, x2, t, weight, A, dZ, loss_id: int):
+    """loss_and_gradients' work, inside its np.errstate."""
     layers = buffers.layers
     a2 = forward(buffers, x, A)
     value, share, dz2 = fused.loss_backward(A[-1], t, weight, loss_id, buffers.acts[-1],
@@ -151,12 +162,27 @@ class Session:
         return run_epochs(self._epoch, epochs, interrupt)
 
     def _epoch(self, interrupt):
+        """One epoch; an update that made a value non-finite is undone by restoring the
+        epoch's starting snapshot and replaying the steps before it."""
         if self.shuffle:
             self.order = self.rng.permutation(len(self.X))
+        self.epoch += 1
+        first_step, before = self.step, self.updater.snapshot()
+        mean, stop = self._batches(interrupt, None)
+        if isinstance(stop, Divergence) and stop.overflow:
+            self.updater.restore(before)
+            self.step = first_step
+            self._batches(None, stop.step - 1)
+        return mean, stop
+
+    def _batches(self, interrupt, last_step: int | None):
+        """The epoch's batches (up to step ``last_step``, 1-based, when given): (mean loss,
+        None) or (None, why it stopped)."""
         n, total, seen = len(self.X), 0.0, 0.0
         buffers, updater = self.buffers, self.updater
-        self.epoch += 1
         for start in range(0, n, self.batch_size):
+            if self.step == last_step:
+                return None, None
             self.step += 1
             rows = min(self.batch_size, n - start)
             x, t, A, dZ = buffers.batch(rows)
@@ -171,7 +197,8 @@ class Session:
             if not (np.isfinite(value) and np.isfinite(norm2)):
                 return None, Divergence(self.step, self.epoch, value)
             updater.clip()
-            updater.update()
+            if not updater.update():
+                return None, Divergence(self.step, self.epoch, value, overflow=True)
             total, seen = total + value * share, seen + share
             if interrupt is not None and interrupt.requested:
                 return None, INTERRUPTED

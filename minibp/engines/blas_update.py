@@ -12,7 +12,10 @@ import math
 
 import numpy as np
 
-from minibp.engines import update_settings
+from minibp.engines import (
+    cache_location,  # noqa: F401  (before the kernels: see it)
+    update_settings,
+)
 from minibp.engines.capabilities import OPTIMIZER_CODES, optimizer_code
 from minibp.engines.flat import count_steps, learning_rate, state_names
 from minibp.engines.kernels import updates  # numba: imported only when the engine runs
@@ -75,18 +78,34 @@ class Updater:
         norm = math.sqrt(sum(updates.sum_of_squares(g) for _, g, _, _, _ in self.views))
         scale = self.clip_norm / (norm + 1e-6)
         if scale < 1.0:
-            for _, g, _, _, _ in self.views:
-                np.multiply(g, scale, out=g)
+            with np.errstate(under="ignore"):  # a tiny gradient scaled down: its answer
+                for _, g, _, _, _ in self.views:
+                    np.multiply(g, scale, out=g)
 
-    def update(self) -> None:
-        """One step of the optimizer at its current lr, then its step count + 1."""
+    def update(self) -> bool:
+        """One step of the optimizer at its current lr, then its step count + 1. Returns
+        whether every value it wrote is finite (if not, the caller restores a snapshot)."""
         optimizer, settings = self.optimizer, self.settings
         lr = learning_rate(optimizer)
+        finite = True
         if self.adam:
             t = float(optimizer.steps + 1)
             for value, grad, m, v, block in self.views:
-                updates.adam_update(value, grad, m, v, block, lr, t, settings)
+                finite &= updates.adam_update(value, grad, m, v, block, lr, t, settings)
         else:
             for value, grad, buf, _, block in self.views:
-                updates.sgd_update(value, grad, buf, block, lr, settings)
+                finite &= updates.sgd_update(value, grad, buf, block, lr, settings)
         count_steps(optimizer, 1)
+        return finite
+
+    def snapshot(self) -> list:
+        """Copies of what update() changes: each trained value and its state, and the
+        optimizer's step count; restore(snapshot) puts them back in place."""
+        return [self.optimizer.steps] + [[a.copy() for a in view[:1] + view[2:4]]
+                                         for view in self.views]
+
+    def restore(self, snapshot: list) -> None:
+        self.optimizer.steps = snapshot[0]
+        for view, saved in zip(self.views, snapshot[1:]):
+            for array, copy in zip(view[:1] + view[2:4], saved):
+                array[...] = copy

@@ -24,9 +24,11 @@ class Divergence:
     step: int
     epoch: int
     loss: float
+    overflow: bool = False  # the loss and gradients were finite, the update was not
 
     def error(self, lr: float) -> TrainingDivergedError:
-        return TrainingDivergedError(step=self.step, epoch=self.epoch, loss=self.loss, lr=lr)
+        return TrainingDivergedError(step=self.step, epoch=self.epoch, loss=self.loss, lr=lr,
+                                     overflow=self.overflow)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from minibp.engines.capabilities import activation_code
+from minibp.engines.checks import kernel_array
 
 # Column order of a layout row; minibp.engines.kernels.loop reads the same order (a test
 # checks the two agree).
@@ -18,9 +19,9 @@ def training_arrays(layers, X, Y, loss) -> tuple[np.ndarray, np.ndarray]:
     """X (n, in) and the targets as dense rows (n, out), C-contiguous, in the layers' dtype
     (labels become one-hot rows), checked as the loss checks them."""
     dtype = layers[0].W.dtype
-    X = np.ascontiguousarray(X, dtype=dtype)
+    X = kernel_array(X, dtype)
     T = loss.target_rows(Y, (len(X), layers[-1].out_features), dtype)
-    return X, np.ascontiguousarray(T)
+    return X, kernel_array(T, dtype)
 
 
 class FlatModel:

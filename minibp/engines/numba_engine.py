@@ -10,8 +10,12 @@ import time
 
 import numpy as np
 
-from minibp.engines import update_settings
+from minibp.engines import (
+    cache_location,  # noqa: F401  (before the kernels: see it)
+    update_settings,
+)
 from minibp.engines.capabilities import loss_code
+from minibp.engines.checks import kernel_array
 from minibp.engines.epochs import (
     INTERRUPTED,
     Chunk,
@@ -29,6 +33,7 @@ STEP_SECONDS = 5e-7  # a cautious guess of a step's fixed cost, for sizing chunk
 CALL_SECONDS = 0.1  # a compiled call's length at most (about): Ctrl-C waits for it
 _NEVER_DRAWN = np.random.default_rng(0)  # typed Generator argument for unshuffled runs
 _NO_WEIGHTS = np.empty(0)  # the kernels' "no sample weights": an empty float64 array
+OVERFLOW = 3  # report[0] of loop.train_epochs after an update that made a value non-finite
 
 
 class Session:
@@ -77,28 +82,44 @@ class Session:
 
     def _call(self, epochs: int, losses: np.ndarray):
         """One compiled call: at most self.budget steps of at most ``epochs`` epochs, from
-        where the last call stopped. Returns (epochs completed, Divergence or None)."""
-        flat, optimizer, per_epoch = self.flat, self.optimizer, self.per_epoch
-        position = self._position()
-        update = (update_settings.settings(optimizer, self.clip_norm), flat.state[0],
-                  flat.state[1], update_settings.lrs_ahead(
-                      optimizer, min(self.budget, epochs * per_epoch)))
+        where the last call stopped. Returns (epochs completed, Divergence or None).
+
+        An update that made a value non-finite (report 3) has already been written: the
+        call is undone from a snapshot taken before it and replayed up to just before that
+        step, which gives the weights of the last good step exactly."""
+        position, before = self._position(), _Snapshot(self)
         started = time.perf_counter()
-        finished = loop.train_epochs(
-            (self.X, self.T, self.w), self.order, self.rng, self.shuffle, self.batch_size,
-            epochs, position, flat.net, flat.scratch, self.loss_id, update, losses,
-            self.report, self.budget, self.resume)
+        finished = self._train(epochs, losses, self.budget, position)
         seconds = time.perf_counter() - started
-        self.epoch += finished
+        overflow = self.report[0] == OVERFLOW
+        if overflow:
+            step, value = int(self.report[1]), float(self.report[2])
+            before.restore(self)
+            finished = self._train(epochs, losses, step - position, position)
+            self.report[:] = (1.0, step, value)
         steps, stop = self._position() - position, None
         if self.report[0]:
-            stop = Divergence(int(self.report[1]) + 1, self.epoch + 1, float(self.report[2]))
+            stop = Divergence(int(self.report[1]) + 1, self.epoch + 1, float(self.report[2]),
+                              overflow)
             steps = int(self.report[1]) - position
-        count_steps(optimizer, steps)
+        count_steps(self.optimizer, steps)
         if self.report[0] == 2:
             raise weightless_batch(self.loss)
         self._resize_budget(steps, seconds)
         return finished, stop
+
+    def _train(self, epochs: int, losses: np.ndarray, budget: int, position: int) -> int:
+        """loop.train_epochs from step ``position``; returns the epochs it completed."""
+        flat, optimizer = self.flat, self.optimizer
+        update = (update_settings.settings(optimizer, self.clip_norm), flat.state[0],
+                  flat.state[1], update_settings.lrs_ahead(
+                      optimizer, min(budget, epochs * self.per_epoch)))
+        finished = loop.train_epochs(
+            (self.X, self.T, self.w), self.order, self.rng, self.shuffle, self.batch_size,
+            epochs, position, flat.net, flat.scratch, self.loss_id, update, losses,
+            self.report, budget, self.resume)
+        self.epoch += finished
+        return finished
 
     def _position(self) -> int:
         """Steps taken in this fit so far: whole epochs, and the batches of the current one."""
@@ -120,6 +141,29 @@ class Session:
     close = sync
 
 
+class _Snapshot:
+    """What a compiled call changes, as it was before the call: parameters, optimizer state,
+    the generator and order (shuffled fits), where the epoch stood."""
+
+    def __init__(self, session: Session):
+        self.params, self.state = session.flat.params.copy(), session.flat.state.copy()
+        self.resume, self.epoch = session.resume.copy(), session.epoch
+        self.shuffled = session.shuffle
+        if self.shuffled:
+            self.generator = session.rng.bit_generator.state
+            self.order = session.order.copy()
+
+    def restore(self, session: Session) -> None:
+        session.flat.params[...] = self.params
+        session.flat.state[...] = self.state
+        session.resume[...] = self.resume
+        session.epoch = self.epoch
+        session.report[:] = 0.0
+        if self.shuffled:
+            session.rng.bit_generator.state = self.generator
+            session.order[...] = self.order
+
+
 def train_step(layers, X, Y, loss, optimizer) -> float:
     """One forward, backward and update on X, Y; the loss before the update."""
     return one_step(Session, layers, X, Y, loss, optimizer)
@@ -139,6 +183,6 @@ def predict(layers, X) -> np.ndarray:
     """The layers' output for X (n, in), compiled, PREDICT_ROWS rows at a time."""
     flat = FlatModel(layers, rows=max(1, min(PREDICT_ROWS, len(X))))
     out = np.empty((len(X), flat.n_outputs), flat.dtype)
-    X = np.ascontiguousarray(X, dtype=flat.dtype).ravel()
+    X = kernel_array(X, flat.dtype).ravel()
     loop.predict_rows(X, flat.params, flat.layout, flat.acts, flat.rows, out)
     return out

@@ -19,6 +19,7 @@ from minibp.engines.epochs import (
     run_epochs,
     weighted_loss,
 )
+from minibp.errors import UpdateOverflowError
 
 STEP_SECONDS = 1e-4  # a cautious guess of a step's fixed cost, for sizing chunks (epochs.py)
 
@@ -58,8 +59,9 @@ def clip(parameters, clip_norm: float | None) -> None:
     trainable = [p for p in parameters if not p.frozen]
     scale = clip_norm / (float(np.sqrt(_sum_of_squares(trainable))) + 1e-6)
     if scale < 1.0:
-        for p in trainable:
-            p.grad *= scale
+        with np.errstate(under="ignore"):  # a tiny gradient scaled down: its answer
+            for p in trainable:
+                p.grad *= scale
 
 
 class Session:
@@ -67,7 +69,8 @@ class Session:
 
     def __init__(self, layers, X, Y, *, loss, optimizer, batch_size, shuffle, seed,
                  sample_weight=None, clip_norm=None):
-        self.layers, self.X, self.Y, self.w = layers, X, Y, sample_weight
+        self.layers, self.X, self.w = layers, X, sample_weight
+        self.Y = _target_rows(layers, loss, Y)  # checked whole: errors name the data's rows
         self.loss, self.optimizer, self.clip_norm = loss, optimizer, clip_norm
         self.batch_size, self.shuffle = batch_size, shuffle
         self.rng = np.random.default_rng(seed)
@@ -91,7 +94,10 @@ class Session:
             if not (np.isfinite(value) and np.isfinite(norm2)):
                 return None, Divergence(self.step, self.epoch, value)
             clip(self.parameters, self.clip_norm)
-            self.optimizer.step(self.parameters)
+            try:
+                self.optimizer.step(self.parameters)
+            except UpdateOverflowError:  # it has put every value back
+                return None, Divergence(self.step, self.epoch, value, overflow=True)
             share = len(self.X[rows]) if w is None else float(np.sum(w))
             total, weight = total + value * share, weight + share
             if interrupt is not None and interrupt.requested:
@@ -116,7 +122,22 @@ def gradients(layers, X, Y, loss) -> None:
 
 
 def predict(layers, X) -> np.ndarray:
-    return forward(layers, X)
+    """The layers' output for X (n, in), through their infer: nothing is kept in them."""
+    for layer in layers:
+        infer = getattr(layer, "infer", None)
+        X = infer(X) if infer is not None else layer.forward(X)
+    return X
+
+
+def _target_rows(layers, loss, Y):
+    """Y as the loss's (n, outputs) target rows, checked once for the whole data (labels
+    become one-hot rows), when the model's output width is known; else Y as it came."""
+    widths = [w for w in (getattr(layer, "out_features", None) for layer in layers) if w]
+    dtypes = [p.value.dtype for layer in layers for p in layer.parameters()]
+    target_rows = getattr(loss, "target_rows", None)
+    if not widths or target_rows is None:
+        return Y
+    return target_rows(Y, (len(Y), widths[-1]), dtypes[0] if dtypes else np.float64)
 
 
 def _parameters(layers) -> list:

@@ -56,11 +56,16 @@ class ActivationLayer(Layer):
         self.A = self.function(Z)
         return self.A
 
+    def infer(self, Z: np.ndarray) -> np.ndarray:
+        """forward without keeping A (predict)."""
+        return self.function(self.check_input(Z))
+
     def backward(self, dA: np.ndarray) -> np.ndarray:
         """dA (batch, n) -> dZ (batch, n)."""
         A = self._saved("A")
         self._check_upstream(dA, A)
-        return dA * self.derivative(A)
+        with np.errstate(under="ignore"):  # a tiny dA times a tiny slope: 0 is the answer
+            return dA * self.derivative(A)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -94,7 +99,8 @@ class Tanh(ActivationLayer):
 
     @staticmethod
     def derivative(A: np.ndarray) -> np.ndarray:
-        return 1.0 - A * A
+        with np.errstate(under="ignore"):  # A * A of a tiny A (tanh(z) ~ z near 0) is 0
+            return 1.0 - A * A
 
 
 class ReLU(ActivationLayer):

@@ -1,5 +1,6 @@
 """Cross-entropy losses: SoftmaxCrossEntropy (one class per sample) and BinaryCrossEntropy
-(a yes/no per output), and the class labels they and the metrics read.
+(a yes/no per output), the class labels they and the metrics read, and ``softmax``, the
+probabilities SoftmaxCrossEntropy's logits stand for.
 
 Both work from logits through log-sum-exp forms, so logits of +-1000 give exact, finite
 terms and gradients without an overflow or underflow warning.
@@ -29,9 +30,7 @@ class SoftmaxCrossEntropy(Loss):
     """
 
     def _terms(self, logits, target):
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        sum_exp = exp.sum(axis=1, keepdims=True)
+        shifted, exp, sum_exp = _shifted_exp(logits)
         log_probs = shifted - np.log(sum_exp)
         terms = -np.sum(target * log_probs, axis=1)
         dLogits = exp / sum_exp * target.sum(axis=1, keepdims=True) - target
@@ -47,7 +46,9 @@ class SoftmaxCrossEntropy(Loss):
         if is_vector or (target.shape == (batch, 1) and classes != 1):
             labels = class_labels(target.reshape(-1), classes, "SoftmaxCrossEntropy")
             return _one_hot(labels, classes, logits.dtype)
-        return same_shape_target(logits, target, "SoftmaxCrossEntropy")
+        target = same_shape_target(logits, target, "SoftmaxCrossEntropy")
+        _check_distributions(target)
+        return target
 
 
 class BinaryCrossEntropy(Loss):
@@ -96,6 +97,25 @@ class BinaryCrossEntropy(Loss):
         return target
 
 
+def softmax(Z: np.ndarray) -> np.ndarray:
+    """Each row of the logits Z (batch, classes) as class probabilities (batch, classes)
+    summing to 1: exp(z - max z) / sum(exp(z - max z)), the probabilities
+    SoftmaxCrossEntropy's gradient uses. Only numbers <= 0 are exponentiated, so nothing
+    overflows; a class far below its row's top gets 0 (or a subnormal), the exact limit,
+    without an underflow error even under np.errstate(all="raise")."""
+    _, exp, sum_exp = _shifted_exp(np.asarray(Z))
+    with np.errstate(under="ignore"):  # a subnormal exp over its row's sum (>= 1)
+        return exp / sum_exp
+
+
+def _shifted_exp(Z):
+    """Z (batch, classes) -> (Z - its row maxima, exp of that, the exp's row sums (batch, 1))."""
+    shifted = Z - Z.max(axis=1, keepdims=True)
+    with np.errstate(under="ignore"):  # exp(-1000) reaching 0 is the exact limit
+        exp = np.exp(shifted)
+    return shifted, exp, exp.sum(axis=1, keepdims=True)
+
+
 def _logit_terms(Z, T):
     """Z, T (batch, outputs) -> terms and dterms/dZ, both (batch, outputs)."""
     E = np.exp(-np.abs(Z))  # in [0, 1]: never overflows; reaching 0 is the exact limit
@@ -119,6 +139,14 @@ def _check_probabilities(P) -> None:
                                   "BinaryCrossEntropy(from_logits=False): the prediction must "
                                   "be probabilities in [0, 1]",
                                   "; for logits use BinaryCrossEntropy() (from_logits=True)")
+
+
+def _check_distributions(T) -> None:
+    """Target rows of class probabilities: every entry in [0, 1] (torch, too, reads any row
+    as weights of the classes' log-probabilities, so rows need not sum to 1)."""
+    _refuse_outside_unit_interval(~((T >= 0) & (T <= 1)), T,
+                                  "SoftmaxCrossEntropy: target probabilities must lie in "
+                                  "[0, 1]", " (labels? pass them as integers of shape (n,))")
 
 
 def _refuse_outside_unit_interval(bad, values, wanted: str, hint: str) -> None:

@@ -7,7 +7,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from minibp.errors import expect_choice, expect_float_dtype, expect_int, expect_shape
+from minibp.errors import (
+    DTypeError,
+    ShapeError,
+    as_numeric,
+    check_finite,
+    expect_choice,
+    expect_float_dtype,
+    expect_int,
+    expect_shape,
+)
 from minibp.nn.activations import ActivationLayer, get_activation
 from minibp.nn.init import DRAWS_BIAS, INITIALIZERS, call_initializer
 from minibp.nn.layer import Layer, Parameter
@@ -72,9 +81,8 @@ class Dense(Layer):
     def _initial_W(self, W, init, rng, copy: bool) -> np.ndarray:
         shape = (self.out_features, self.in_features)
         if W is not None:
-            W = np.array(W, dtype=self.dtype) if copy else np.asarray(W, self.dtype)
-            expect_shape(W, shape, "W", repr(self), " (W is (out_features, in_features))")
-            return W
+            W = as_numeric(W, "W", repr(self))
+            return np.array(W, self.dtype) if copy else np.asarray(W, self.dtype)  # setter checks
         if callable(init):
             return call_initializer(init, shape, rng, self.dtype, repr(self))
         return INITIALIZERS[init](shape, rng, self.dtype)
@@ -82,31 +90,90 @@ class Dense(Layer):
     def _initial_b(self, b, init, rng, copy: bool) -> np.ndarray:
         shape = (self.out_features,)
         if b is not None:
-            b = np.asarray(b, dtype=self.dtype)
-            if b.ndim == 0:
+            if np.ndim(b) == 0:
                 return np.full(shape, b, dtype=self.dtype)
             expect_shape(b, shape, "b", repr(self), " (or give a scalar for every neuron)")
-            return b.copy() if copy else b
+            b = as_numeric(b, "b", repr(self))
+            return np.array(b, self.dtype) if copy else np.asarray(b, self.dtype)  # setter checks
         if isinstance(init, str) and init in DRAWS_BIAS:  # drawn after W, from the same rng
             return INITIALIZERS[init](shape, rng, self.dtype)
         return np.zeros(shape, dtype=self.dtype)
 
+    # -- the parameters, checked whenever they are set ------------------------------------
+    @property
+    def W(self) -> np.ndarray:
+        """The weights (out_features, in_features); row j feeds neuron j."""
+        return self._W
+
+    @W.setter
+    def W(self, value) -> None:
+        self._W = self._checked(value, (self.out_features, self.in_features), "W",
+                                " (W is (out_features, in_features))")
+
+    @property
+    def b(self) -> np.ndarray:
+        """The biases (out_features,)."""
+        return self._b
+
+    @b.setter
+    def b(self, value) -> None:
+        self._b = self._checked(value, (self.out_features,), "b")
+
+    def _checked(self, value, shape: tuple, name: str, hint: str = "") -> np.ndarray:
+        """value as this layer's own C-contiguous array of its dtype (adopted as it is when it
+        already is one). An array of ints, bools or anything but floats is refused (it would
+        compute in the wrong type); lists and floats of another precision are converted."""
+        who = self._label()
+        if isinstance(value, np.ndarray) and value.dtype.kind != "f":
+            raise DTypeError(f"{who}: {name} must be float32 or float64, got dtype "
+                             f"{value.dtype}; assign {name}.astype(np.{self.dtype}) instead")
+        array = np.ascontiguousarray(as_numeric(value, name, who), dtype=self.dtype)
+        expect_shape(array, shape, name, who, hint)
+        check_finite(array, name, who)
+        return array
+
+    def check_parameters(self, who: str) -> None:
+        """Before an engine reads them: W and b still of this layer's shapes and dtype,
+        C-contiguous and finite (an array changed in place, W.shape = ..., or NaN written into
+        it, since assignment checked it). ShapeError, DTypeError or NonFiniteInputError."""
+        for name, array, shape in (("W", self._W, (self.out_features, self.in_features)),
+                                   ("b", self._b, (self.out_features,))):
+            label = f"{who}: {self._position or repr(self)}.{name}"
+            if array.shape != shape:
+                raise ShapeError(f"{label} must have shape {shape}, got {array.shape}")
+            if array.dtype != self.dtype or not array.flags.c_contiguous:
+                raise DTypeError(f"{label} must be a C-contiguous {self.dtype} array, got "
+                                 f"{'a non-contiguous ' if not array.flags.c_contiguous else ''}"
+                                 f"{array.dtype} array; assign it again (layer.{name} = ...)")
+            check_finite(array, f"{self._position or repr(self)}.{name}", who)
+
     # -- forward and backward ---------------------------------------------------------------
     def forward(self, X: np.ndarray) -> np.ndarray:
         """X (batch, in_features) -> A (batch, out_features)."""
-        self.X = self.check_input(X, self.dtype)
-        self.Z = self.X @ self.W.T + self.b
+        checked = self.check_input(X, self.dtype)
+        self.X = checked.copy() if checked is X else checked  # never the caller's own array
+        with np.errstate(under="ignore"):  # products of subnormal activations: their answer
+            self.Z = self.X @ self.W.T + self.b
         self.A = self._activation.function(self.Z)
         return self.A
+
+    def infer(self, X: np.ndarray) -> np.ndarray:
+        """X (batch, in_features) -> A (batch, out_features), keeping nothing: predict's
+        forward, so inference leaves no arrays behind and threads may share the layer."""
+        X = self.check_input(X, self.dtype)
+        with np.errstate(under="ignore"):  # as in forward
+            Z = X @ self.W.T + self.b
+        return self._activation.function(Z)
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
         """dA (batch, out_features) -> dX (batch, in_features); overwrites dW, db, dZ."""
         A = self._saved("A")
         self._check_upstream(dA, A)
-        self.dZ = dA * self._activation.derivative(A)
-        np.matmul(self.dZ.T, self.X, out=self.dW)
-        np.sum(self.dZ, axis=0, out=self.db)
-        return self.dZ @ self.W
+        with np.errstate(under="ignore"):  # tiny slopes times tiny gradients: their answer
+            self.dZ = dA * self._activation.derivative(A)
+            np.matmul(self.dZ.T, self.X, out=self.dW)
+            np.sum(self.dZ, axis=0, out=self.db)
+            return self.dZ @ self.W
 
     def astype(self, dtype) -> Dense:
         """A copy of this layer whose parameters (and gradients) are in ``dtype``; frozen

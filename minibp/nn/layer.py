@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minibp.errors import expect_choice, expect_shape, one_sample_hint
+from minibp.errors import (
+    DTypeError,
+    ShapeError,
+    as_numeric,
+    check_finite,
+    expect_choice,
+    expect_shape,
+    one_sample_hint,
+)
 
 
 @dataclass
@@ -51,6 +59,11 @@ class Layer:
     def backward(self, dA: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def infer(self, X: np.ndarray) -> np.ndarray:
+        """forward for prediction only: layers that keep values for backward override it to
+        keep nothing; this default simply calls forward."""
+        return self.forward(X)
+
     def parameters(self) -> list[Parameter]:
         """Named parameter records; a layer without weights has none."""
         return []
@@ -88,7 +101,7 @@ class Layer:
     def check_input(self, X, dtype=None) -> np.ndarray:
         """X as a 2-D floating array (in ``dtype`` when given) of this layer's input width, or
         a ValueError naming this layer, its position and both shapes."""
-        X = np.asarray(X)
+        X = as_numeric(X, "X", self._label())
         if dtype is not None:
             X = X.astype(dtype, copy=False)
         elif X.dtype.kind != "f":
@@ -97,9 +110,23 @@ class Layer:
         expect_shape(X, ("batch", width), "X", self._label(), one_sample_hint(X))
         return X
 
+    def check_parameters(self, who: str) -> None:
+        """Before an engine reads them: every parameter a float array, its gradient of the same
+        shape, and finite; DTypeError, ShapeError or NonFiniteInputError naming it."""
+        for p in self.parameters():
+            name = f"{self._position or repr(self)}.{p.name}"
+            value = p.value
+            if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+                raise DTypeError(f"{who}: {name} must be a float32 or float64 array, got "
+                                 f"{getattr(value, 'dtype', type(value).__name__)}")
+            if np.shape(p.grad) != value.shape:
+                raise ShapeError(f"{who}: {name}'s gradient must have its shape "
+                                 f"{value.shape}, got {np.shape(p.grad)}")
+            check_finite(value, name, who)
+
     def _check_upstream(self, dA, A: np.ndarray) -> None:
         if np.shape(dA) != A.shape:
-            raise ValueError(f"{self._label()}.backward: dA must have shape {A.shape} (the "
+            raise ShapeError(f"{self._label()}.backward: dA must have shape {A.shape} (the "
                              f"shape forward returned), got {np.shape(dA)}")
 
     def _saved(self, name: str) -> np.ndarray:

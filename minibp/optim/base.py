@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from minibp.errors import expect_number, shown
+from minibp.errors import UpdateOverflowError, check_finite, expect_number, shown
 from minibp.nn.layer import Parameter
 
 Schedule = Callable[[int], float]
@@ -55,12 +55,30 @@ class Optimizer:
 
     def step(self, parameters: list[Parameter]) -> None:
         """One update of every parameter that is not frozen (frozen ones keep their value
-        and their state), at current_lr(); then steps += 1."""
+        and their state), at current_lr(); then steps += 1. A NaN or infinite gradient is
+        refused (NonFiniteInputError) before any parameter changes."""
         lr = self.current_lr()
-        for p in parameters:
-            if not p.frozen:
+        trained = [p for p in parameters if not p.frozen]
+        for p in trained:
+            check_finite(p.grad, f"{p.name}'s gradient", f"{type(self).__name__}.step")
+        saved = [[a.copy() for a in self._changed_by_update(p)] for p in trained]
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # checked below
+            for p in trained:
                 self.update(p, lr)
+        broken = next((p for p in trained
+                       if not all(_all_finite(a) for a in self._changed_by_update(p))), None)
+        if broken is not None:
+            for p, copies in zip(trained, saved):
+                for array, copy in zip(self._changed_by_update(p), copies):
+                    array[...] = copy
+            raise UpdateOverflowError(
+                f"{type(self).__name__}.step: the update at lr={lr} would make {broken.name} "
+                "or its state infinite or NaN; every parameter was left as it was")
         self.steps += 1
+
+    def _changed_by_update(self, p: Parameter) -> list[np.ndarray]:
+        """The arrays update(p) writes: p's value and its state arrays."""
+        return [p.value, *self.state(p).values()]
 
     def current_lr(self) -> float:
         """The lr the next step uses: (lr, or lr(steps) for a schedule) * lr_scale."""
@@ -88,6 +106,20 @@ class Optimizer:
     def has_state(self, p: Parameter) -> bool:
         """Whether p's state arrays exist (they are made on p's first update)."""
         return id(p.value) in self._state
+
+    # -- copies: the state follows its arrays -------------------------------------------
+    def __getstate__(self) -> dict:
+        """For pickle and deepcopy: the state as (array, states) pairs, since the id keys
+        mean nothing in another process or copy. Pickled or copied together with its model
+        (pickle.dumps((model, optimizer))), the arrays are the model's own again after."""
+        state = self.__dict__.copy()
+        state["_state"] = list(self._state.values())
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        pairs = state.pop("_state")
+        self.__dict__.update(state)
+        self._state = {id(value): (value, arrays) for value, arrays in pairs}
 
     # -- scikit-learn's alpha -----------------------------------------------------------
     def l2_penalty(self, parameters: list[Parameter], rows: int) -> float:
@@ -118,3 +150,11 @@ class Optimizer:
         if self.l2:
             shown_settings.append(f"l2={self.l2!r}")
         return f"{type(self).__name__}({', '.join(shown_settings)})"
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """No NaN or infinity in array: one sum, and an elementwise look only if it overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(array)):
+            return True
+    return bool(np.isfinite(array).all())

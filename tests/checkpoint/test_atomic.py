@@ -1,16 +1,22 @@
 """Saving never leaves a half file: an exception or an interrupt mid-save keeps the old file
-whole and removes the temporary one; a temporary file left by a killed process is removed by
-the next save to that path (never one a live process is writing)."""
+whole and removes the temporary one; a process killed (SIGKILL) mid-save leaves the old file
+loadable, and the next save to that path removes the temporary file it left (never one a
+live process is writing).
+
+Reference: the old file's bytes and the old model's arrays, taken before the failed save.
+"""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
 import minibp
-from minibp.checkpoint import atomic
+from minibp.checkpoint import atomic, files
 
 
 def saved(tmp_path, seed=0):
@@ -19,42 +25,108 @@ def saved(tmp_path, seed=0):
     return model
 
 
+def same_parameters(a, b):
+    return all(np.array_equal(p.value, q.value) for p, q in zip(a.parameters(), b.parameters()))
+
+
+class FailsHalfway:
+    """The temporary file, raising error once half of limit bytes have been written."""
+
+    def __init__(self, file, limit, error):
+        self.file, self.limit, self.error, self.written = file, limit, error, 0
+
+    def write(self, data):
+        data = memoryview(data).cast("B")
+        if self.written + len(data) > self.limit // 2:
+            self.file.write(data[: self.limit // 2 - self.written])
+            self.file.flush()
+            self.at_failure = os.path.getsize(self.file.name)
+            raise self.error
+        self.written += len(data)
+        return self.file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+
 @pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()],
                          ids=["oserror", "ctrl-c"])
-def test_a_save_cut_short_leaves_the_old_file_whole(tmp_path, monkeypatch, error):
+def test_a_save_cut_short_halfway_leaves_the_old_file_whole(tmp_path, monkeypatch, error):
     old = saved(tmp_path)
     before = (tmp_path / "m.npz").read_bytes()
+    new = minibp.mlp([3, 40, 2], seed=1)
+    size = len(new.save(tmp_path / "measure.npz").read_bytes())
+    (tmp_path / "measure.npz").unlink()
+    real, wrappers = files.write_npz, []
 
-    def half_then_fail(file, **arrays):
-        file.write(b"PK\x03\x04 half an archive")
-        raise error
+    def halfway(file, arrays):
+        wrappers.append(FailsHalfway(file, size, error))
+        real(wrappers[-1], arrays)
 
-    monkeypatch.setattr(np, "savez", half_then_fail)
+    monkeypatch.setattr(files, "write_npz", halfway)
     with pytest.raises(type(error)):
-        minibp.mlp([3, 4, 2], seed=1).save(tmp_path / "m.npz")
+        new.save(tmp_path / "m.npz")
+    assert wrappers[0].at_failure > size // 3 > 500  # the temporary file was half written
     assert (tmp_path / "m.npz").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
     monkeypatch.undo()
-    assert np.array_equal(minibp.load(tmp_path / "m.npz")[0].W, old[0].W)
+    assert same_parameters(minibp.load(tmp_path / "m.npz"), old)
 
 
-def test_a_killed_save_leaves_a_recognisable_file_that_the_next_save_removes(tmp_path):
-    """A child process starts a save and is killed mid-write (os._exit in the writer)."""
-    saved(tmp_path)
-    script = (
-        "import os, sys, numpy as np, minibp\n"
-        "def die(file, **arrays):\n"
-        "    file.write(b'PK partial'); file.flush(); os._exit(9)\n"
-        "np.savez = die\n"
-        "minibp.mlp([3, 4, 2], seed=1).save(sys.argv[1])\n")
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.npz")])
-    assert done.returncode == 9
-    left = atomic.partials_of(tmp_path / "m.npz")
-    assert len(left) == 1 and left[0].name.startswith(".m.npz.minibp-partial-")
-    minibp.load(tmp_path / "m.npz")  # the old file is whole
-    saved(tmp_path, seed=2)
-    assert atomic.partials_of(tmp_path / "m.npz") == []
+# The child saves a model of 16 MB, the writes slowed to 1 MB per 50 ms, so it is certainly
+# mid-write when killed: about 1 s of writing is left once 2 MB are on disk.
+SLOW_SAVE = """
+import sys, time
+import minibp
+from minibp.checkpoint import files
+
+class Slow:
+    def __init__(self, file):
+        self.file = file
+    def write(self, data):
+        data = memoryview(data).cast("B")
+        for start in range(0, len(data), 1 << 20):
+            self.file.write(data[start:start + (1 << 20)])
+            self.file.flush()
+            time.sleep(0.05)
+        return len(data)
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+real = files.write_npz
+files.write_npz = lambda file, arrays: real(Slow(file), arrays)
+minibp.mlp([1000, 1000, 1000], seed=1).save(sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_a_save_killed_mid_write_leaves_the_old_file_and_the_next_save_cleans_up(tmp_path):
+    path = tmp_path / "m.npz"
+    old = saved(tmp_path)
+    before = path.read_bytes()
+    child = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(path)])
+    try:
+        deadline = time.monotonic() + 120
+        while not any(p.stat().st_size > 2 << 20 for p in atomic.partials_of(path)):
+            assert child.poll() is None, f"the save ended ({child.returncode}) before the kill"
+            assert time.monotonic() < deadline, "the save never started writing"
+            time.sleep(0.01)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    left = atomic.partials_of(path)
+    assert [p.name.split("-")[:3] for p in left] == [[".m.npz.minibp", "partial", str(child.pid)]]
+    assert 2 << 20 < left[0].stat().st_size < 16 << 20  # cut short mid-write
+    assert path.read_bytes() == before
+    assert same_parameters(minibp.load(path), old)
+    with pytest.raises(minibp.CheckpointError, match="not a readable minibp file"):
+        minibp.load(left[0])  # the half-written file itself is refused
+    newer = saved(tmp_path, seed=2)
+    assert atomic.partials_of(path) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+    assert same_parameters(minibp.load(path), newer)
 
 
 def test_a_live_process_s_temporary_file_is_left_alone(tmp_path):

@@ -107,8 +107,8 @@ def test_using_it_before_fit_is_refused(method):
     (lambda s: s.fit(np.array([["a"]])), TypeError,
      "Standardizer.fit: X must hold numbers, got dtype <U1"),
     (lambda s: s.fit(np.array([[1.0], [np.nan]])), ValueError,
-     "Standardizer.fit: X must be finite, got 1 NaN values (first at row 1); clean or "
-     "impute them before training."),
+     "Standardizer.fit: X must be finite, got 1 NaN value (the first at row 1); clean "
+     "or impute them first"),
 ])
 def test_bad_input_is_refused_by_name(call, error, message):
     scaler = Standardizer().fit(X)

@@ -134,10 +134,10 @@ def test_engines_can_take_turns_with_one_optimizer(twins, name):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_adam_without_eps_on_a_zero_gradient_diverges_as_on_numpy(engine):
-    """eps=0 and a gradient of exactly 0 make Adam's step 0/0: a NaN weight on NumPy, so
-    the next step's guard stops the fit. The compiled kernels divide as NumPy does
-    (error_model="numpy") instead of raising ZeroDivisionError."""
+def test_adam_without_eps_on_a_zero_gradient_refuses_the_nan_update_as_on_numpy(engine):
+    """eps=0 and a gradient of exactly 0 make Adam's step 0/0, a NaN weight: the update is
+    refused on every engine (the compiled kernels divide as NumPy does, error_model="numpy",
+    instead of raising ZeroDivisionError), and the weights stay those before it."""
     X, Y = np.zeros((2, 1)), np.ones((2, 1))  # X = 0: dW = 0 exactly, db is not
     steps = []
     for name in ("numpy", engine):
@@ -146,6 +146,8 @@ def test_adam_without_eps_on_a_zero_gradient_diverges_as_on_numpy(engine):
         with np.errstate(invalid="ignore"), pytest.raises(minibp.TrainingDivergedError) as info:
             model.fit(X, Y, loss=minibp.MSE(), optimizer=optimizer, epochs=3, batch_size=2,
                       engine=name, verbose=0)
-        assert np.isnan(model[0].W[0, 0]) and np.isfinite(model[0].b[0])
-        steps.append((info.value.step, optimizer.steps))
-    assert steps[0] == steps[1] == (2, 1)
+        assert model[0].W[0, 0] == 0.0 and model[0].b[0] == 0.0
+        assert info.value.overflow and "infinite or NaN" in str(info.value)
+        steps.append((info.value.step, optimizer.steps, optimizer.state(model.parameters()[0])
+                      ["exp_avg"].tolist()))
+    assert steps[0] == steps[1] == (1, 0, [[0.0]])

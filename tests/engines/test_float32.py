@@ -79,7 +79,8 @@ def test_float32_losses_are_summed_in_float64(engine):
     model[0].freeze()
     X = np.zeros((rows, 1), np.float32)
     Y = np.full((rows, 1), 0.1, np.float32)
-    history = model.fit(X, Y, loss=minibp.MSE(), optimizer=minibp.SGD(0.0), batch_size=rows,
-                        engine=engine)
+    with pytest.warns(UserWarning, match="every parameter of this model is frozen"):
+        history = model.fit(X, Y, loss=minibp.MSE(), optimizer=minibp.SGD(0.0),
+                            batch_size=rows, engine=engine)
     exact = float(np.float32(0.1)) ** 2
     assert history.history["loss"][0] == pytest.approx(exact, rel=1e-7)

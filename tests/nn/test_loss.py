@@ -122,8 +122,8 @@ def test_call_passes_the_weights(loss_class):
                  "MSE: sample_weight must have shape (4,), got (4, 1) (one weight per sample)",
                  id="column"),
     pytest.param([1.0, np.nan, 1.0, 1.0], ValueError,
-                 "MSE: sample_weight must be finite, got 1 NaN values (first at row 1); clean "
-                 "or impute them before training.", id="nan"),
+                 "MSE: sample_weight must be finite, got 1 NaN value (the first at row 1); "
+                 "clean or impute them first", id="nan"),
     pytest.param([1.0, 1.0, -1.0, 1.0], ValueError,
                  "MSE: sample_weight must be >= 0, got -1.0 at row 2", id="negative"),
     pytest.param([0, 0, 0, 0], ValueError,

@@ -34,8 +34,8 @@ def activate(z, act):
         return e / (1.0 + e)
     if act == TANH:
         return np.tanh(z)
-    if act == RELU:
-        return z if z > 0.0 else 0.0
+    if act == RELU:  # as written, NaN stays NaN (z > 0 would turn it into 0)
+        return 0.0 if z <= 0.0 else z
     return z
 
 

@@ -2,13 +2,11 @@
 
 The rules and the reason for the shared-math copies are in minibp/engines/kernels/__init__.py.
 
-A model is described by one flat parameter buffer and a ``layout`` table, one row per Dense
-layer: ``[n_in, n_out, w_off, b_off, act, a_off]``. Layer l's W (n_out, n_in) is stored row
-by row at ``params[w_off:w_off + n_out * n_in]`` and its b at ``params[b_off:b_off + n_out]``;
-its output activations for a batch live at ``acts[a_off:a_off + rows * n_out]``. Gradient
-and optimizer-state buffers share the parameter layout. ``blocks`` (k, 3) lists the
-trainable parameters as rows [start, stop, is_matrix] of that layout: updates, l2 and
-clipping touch those only, so frozen parameters keep their values and their state.
+A model is one flat parameter buffer and a ``layout`` table, one row per Dense layer:
+``[n_in, n_out, w_off, b_off, act, a_off]``: W (n_out, n_in) row by row at params[w_off:],
+b at params[b_off:], the batch's activations at acts[a_off:a_off + rows * n_out]. Gradient
+and optimizer-state buffers share the layout. ``blocks`` (k, 3) lists the trainable
+parameters as [start, stop, is_matrix]: updates, l2 and clipping touch those only.
 
 The optimizer travels as ``settings``, a float64 vector whose entries the constants below
 name (minibp.engines.update_settings builds it; a test checks that the names agree).
@@ -41,8 +39,8 @@ def activate(z, act):
         return e / (1.0 + e)
     if act == TANH:
         return np.tanh(z)
-    if act == RELU:
-        return z if z > 0.0 else 0.0
+    if act == RELU:  # as written, NaN stays NaN (z > 0 would turn it into 0)
+        return 0.0 if z <= 0.0 else z
     return z
 
 
@@ -167,16 +165,13 @@ def dense_forward(src, src_off, rows, params, layout, i, dst, dst_off):
 
 @njit(cache=True, inline="always")
 def dense_backward(src, src_off, rows, params, grads, layout, i, acts, deltas, d_off, s_off):
-    """Backward of layer i, A = act(src @ W.T + b).
-
-    src (rows, n_in) flat from src_off; A at acts[layout[i, A_OFF]:]. In deltas, dA
-    (rows, n_out) at d_off becomes dZ in place, and dSrc (rows, n_in) is written at s_off
-    unless i == 0 (nothing below the first layer needs it). Writes grads' W block
-    (n_out, n_in) and b block (n_out,). Returns the sum of squares of the gradients it
-    wrote, for the divergence guard.
-    """
+    """Backward of layer i, A = act(src @ W.T + b). src (rows, n_in) flat from src_off; A
+    at acts[layout[i, A_OFF]:]. In deltas, dA (rows, n_out) at d_off becomes dZ in place, and
+    dSrc (rows, n_in) is written at s_off unless i == 0. Writes grads' W (n_out, n_in) and
+    b (n_out,) blocks. Returns their sum of squares as stored (float32 overflow: inf)."""
     n_in, n_out, act = layout[i, N_IN], layout[i, N_OUT], layout[i, ACT]
     w_off, b_off, a_off = layout[i, W_OFF], layout[i, B_OFF], layout[i, A_OFF]
+    real = grads.dtype.type
     for e in range(rows * n_out):
         deltas[d_off + e] *= activation_derivative(acts[a_off + e], act)
     if rows == 1:  # single-sample steps, the chapter's case: no sums over rows
@@ -188,13 +183,13 @@ def dense_backward(src, src_off, rows, params, grads, layout, i, acts, deltas, d
             s = 0.0
             for r in range(rows):
                 s += deltas[d_off + r * n_out + j] * src[src_off + r * n_in + k]
-            grads[w_off + j * n_in + k] = s
-            norm2 += s * s
+            grads[w_off + j * n_in + k] = g = real(s)
+            norm2 += np.float64(g) * g
         s = 0.0
         for r in range(rows):
             s += deltas[d_off + r * n_out + j]
-        grads[b_off + j] = s
-        norm2 += s * s
+        grads[b_off + j] = g = real(s)
+        norm2 += np.float64(g) * g
     if i > 0:
         for r in range(rows):
             for k in range(n_in):
@@ -207,20 +202,18 @@ def dense_backward(src, src_off, rows, params, grads, layout, i, acts, deltas, d
 
 @njit(cache=True, inline="always")
 def _dense_backward_one_row(src, src_off, params, grads, layout, i, deltas, d_off, s_off):
-    """dense_backward for a batch of one row, dZ already in deltas: the same values
-    (a sum of one term is that term), without the loops over rows."""
-    n_in, n_out = layout[i, N_IN], layout[i, N_OUT]
+    """dense_backward for one row, dZ already in deltas: the same values, no row loops."""
+    n_in, n_out, real = layout[i, N_IN], layout[i, N_OUT], grads.dtype.type
     w_off, b_off = layout[i, W_OFF], layout[i, B_OFF]
     norm2 = 0.0
     for j in range(n_out):
         dZ = np.float64(deltas[d_off + j])  # float64 products, as the batched path sums them
         w = w_off + j * n_in
         for k in range(n_in):
-            g = dZ * src[src_off + k]
-            grads[w + k] = g
-            norm2 += g * g
-        grads[b_off + j] = dZ
-        norm2 += dZ * dZ
+            grads[w + k] = g = real(dZ * src[src_off + k])
+            norm2 += np.float64(g) * g
+        grads[b_off + j] = g = real(dZ)
+        norm2 += np.float64(g) * g
     if i > 0:
         for k in range(n_in):
             s = 0.0
@@ -277,18 +270,16 @@ def batch_loss_and_gradients(x, x_off, y, y_off, weight, w_off, rows, net, acts,
 @njit(cache=True, inline="always")
 def sgd_update(params, grads, buf, blocks, lr, settings):
     """One step of torch's SGD (minibp/optim/sgd.py, same operations in the same order) over
-    params[start:stop] for each row of blocks:
-
-        g = grad + weight_decay * p
-        buf = momentum * buf + g; g = g + momentum * buf (nesterov) or buf   (momentum > 0)
-        p = p - lr * g
-
+    params[start:stop] for each row of blocks: g = grad + weight_decay * p; with momentum,
+    buf = momentum * buf + g and g = g + momentum * buf (nesterov) or buf; p = p - lr * g.
     buf (the momentum buffer, in the parameters' layout) is read only with momentum. The
     scalars are rounded once to the parameters' dtype, as NumPy rounds a Python float that
-    meets a float32 array, so float32 parameters get float32 arithmetic, the NumPy engine's."""
+    meets a float32 array, so float32 parameters get float32 arithmetic, the NumPy engine's.
+    Returns whether every new value is finite (an infinite buf makes p infinite or NaN)."""
     real = params.dtype.type
     momentum, decay, rate = real(settings[MOMENTUM]), real(settings[WEIGHT_DECAY]), real(lr)
     nesterov = settings[NESTEROV] != 0.0
+    finite = True
     for k in range(blocks.shape[0]):
         for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
             g = grads[i]
@@ -298,6 +289,8 @@ def sgd_update(params, grads, buf, blocks, lr, settings):
                 buf[i] = buf[i] * momentum + g
                 g = g + momentum * buf[i] if nesterov else buf[i]
             params[i] -= rate * g
+            finite &= abs(params[i]) < np.inf  # False for inf and NaN; no branch
+    return finite
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -308,7 +301,8 @@ def adam_update(params, grads, m, v, blocks, lr, t, settings):
 
     Scalars are rounded to the parameters' dtype as in sgd_update (W3's float32 update:
     466 us in float64 arithmetic, 190 us in float32). The bias correction's root is
-    sqrt(1 - beta2**t): the reference's ** 0.5 calls pow, off in the last bit 1 time in 1000."""
+    sqrt(1 - beta2**t): the reference's ** 0.5 calls pow, off in the last bit 1 time in 1000.
+    Returns whether every new p and v is finite (v overflowing leaves p finite but wrong)."""
     real = params.dtype.type
     beta1, beta2 = settings[BETA1], settings[BETA2]
     decay, decoupled = settings[WEIGHT_DECAY], settings[DECOUPLED] != 0.0
@@ -319,6 +313,7 @@ def adam_update(params, grads, m, v, blocks, lr, t, settings):
     root, eps = real(math.sqrt(1.0 - beta2 ** t)), real(settings[EPS])
     step = real(-(lr / (1.0 - beta1 ** t)))
     shrink, penalty = real(1.0 - lr * decay), real(decay)
+    finite = True
     for k in range(blocks.shape[0]):
         for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
             g = grads[i]
@@ -334,6 +329,8 @@ def adam_update(params, grads, m, v, blocks, lr, t, settings):
             v[i] = v[i] * keep + add * g * g
             denom = np.sqrt(v[i]) / root + eps
             params[i] = params[i] + (step * m[i]) / denom
+            finite &= (abs(params[i]) < np.inf) & (v[i] < np.inf)
+    return finite
 
 
 @njit(cache=True, inline="always")
@@ -397,7 +394,7 @@ def adam_step(params, grads, m, v, blocks, lr, t, settings):
     train_epochs: inlined, the reference counting of its arrays (atomic adds, which numba's
     pruning then fails to remove) costs every SGD step too, 8 of them per step as counted
     with NUMBA_DEBUG_NRT; the call costs an Adam step far less."""
-    adam_update(params, grads, m, v, blocks, lr, t, settings)
+    return adam_update(params, grads, m, v, blocks, lr, t, settings)
 
 
 @njit(cache=True, error_model="numpy")
@@ -407,19 +404,18 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
     (weighted) loss, backward, l2, the divergence guard, clipping, the optimizer's update.
 
     data = (X, Y, w): X (n, n_in), Y (n, n_out) flat, w (n,) float64 sample weights or
-    empty. net = (params, grads, layout, blocks) and scratch = (acts, x_buf, y_buf, w_buf,
-    deltas) as minibp.engines.flat.FlatModel holds them; optimizer = (settings, state0,
-    state1, lrs): state0 and state1 its state (SGD: the momentum buffer; Adam: exp_avg and
-    exp_avg_sq), lrs the lr of each step of this call for LR_PER_STEP (else empty). Writes
-    params, grads, the state and epoch_losses[e], the weighted mean of epoch e's batch
-    losses (each taken before its update).
+    empty; net = (params, grads, layout, blocks), scratch = (acts, x_buf, y_buf, w_buf,
+    deltas) as flat.FlatModel holds them; optimizer = (settings, state0, state1, lrs): the
+    state (SGD: momentum buffer; Adam: exp_avg, exp_avg_sq), lrs each step's lr for
+    LR_PER_STEP (else empty). Writes params, grads, state, and epoch_losses[e], the weighted
+    mean of epoch e's batch losses (each taken before its update). Shuffled, each epoch's
+    order is ``rng.permutation(n)`` (numba reproduces NumPy's stream); else 0..n-1.
 
-    With shuffle, each epoch's order is ``rng.permutation(n)`` from the caller's Generator
-    (numba reproduces NumPy's stream); otherwise 0..n-1. On a non-finite loss or gradient
-    norm, report = [1, step, loss], returned before that step's update; on a batch whose
-    weights sum to 0, report = [2, step, loss]. After ``budget`` steps it returns mid-epoch
-    with resume = [next row, loss sum, weight sum] (all 0 at an epoch's start), which the
-    next call goes on from. Returns the number of epochs completed.
+    report = [1, step, loss]: a non-finite loss or gradient norm, returned before that
+    update; [2, step, loss]: a batch whose weights sum to 0; [3, step, loss]: an update that
+    made a value non-finite, returned after it (the caller restores and replays). After
+    ``budget`` steps it returns mid-epoch, resume = [next row, loss sum, weight sum] (0s at
+    an epoch's start) for the next call. Returns the number of epochs completed.
     """
     X, Y, w = data
     params, grads, layout, blocks = net
@@ -474,9 +470,12 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
                 lr = scheduled_lr(settings, lrs, k, counter + k)
             if adam:
                 t = float(counter + k + 1)  # Adam's t, 1 at the optimizer's first step
-                adam_step(params, grads, state0, state1, blocks, lr, t, settings)
+                finite = adam_step(params, grads, state0, state1, blocks, lr, t, settings)
             else:
-                sgd_update(params, grads, state0, blocks, lr, settings)
+                finite = sgd_update(params, grads, state0, blocks, lr, settings)
+            if not finite:  # the caller restores the weights from before this call
+                report[0], report[1], report[2] = 3.0, step, value
+                return e
             total += value * share
             seen += share
             step += 1

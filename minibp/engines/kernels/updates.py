@@ -39,18 +39,16 @@ def sum_of_squares(values):
 @njit(cache=True, inline="always")
 def sgd_update(params, grads, buf, blocks, lr, settings):
     """One step of torch's SGD (minibp/optim/sgd.py, same operations in the same order) over
-    params[start:stop] for each row of blocks:
-
-        g = grad + weight_decay * p
-        buf = momentum * buf + g; g = g + momentum * buf (nesterov) or buf   (momentum > 0)
-        p = p - lr * g
-
+    params[start:stop] for each row of blocks: g = grad + weight_decay * p; with momentum,
+    buf = momentum * buf + g and g = g + momentum * buf (nesterov) or buf; p = p - lr * g.
     buf (the momentum buffer, in the parameters' layout) is read only with momentum. The
     scalars are rounded once to the parameters' dtype, as NumPy rounds a Python float that
-    meets a float32 array, so float32 parameters get float32 arithmetic, the NumPy engine's."""
+    meets a float32 array, so float32 parameters get float32 arithmetic, the NumPy engine's.
+    Returns whether every new value is finite (an infinite buf makes p infinite or NaN)."""
     real = params.dtype.type
     momentum, decay, rate = real(settings[MOMENTUM]), real(settings[WEIGHT_DECAY]), real(lr)
     nesterov = settings[NESTEROV] != 0.0
+    finite = True
     for k in range(blocks.shape[0]):
         for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
             g = grads[i]
@@ -60,6 +58,8 @@ def sgd_update(params, grads, buf, blocks, lr, settings):
                 buf[i] = buf[i] * momentum + g
                 g = g + momentum * buf[i] if nesterov else buf[i]
             params[i] -= rate * g
+            finite &= abs(params[i]) < np.inf  # False for inf and NaN; no branch
+    return finite
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -70,7 +70,8 @@ def adam_update(params, grads, m, v, blocks, lr, t, settings):
 
     Scalars are rounded to the parameters' dtype as in sgd_update (W3's float32 update:
     466 us in float64 arithmetic, 190 us in float32). The bias correction's root is
-    sqrt(1 - beta2**t): the reference's ** 0.5 calls pow, off in the last bit 1 time in 1000."""
+    sqrt(1 - beta2**t): the reference's ** 0.5 calls pow, off in the last bit 1 time in 1000.
+    Returns whether every new p and v is finite (v overflowing leaves p finite but wrong)."""
     real = params.dtype.type
     beta1, beta2 = settings[BETA1], settings[BETA2]
     decay, decoupled = settings[WEIGHT_DECAY], settings[DECOUPLED] != 0.0
@@ -81,6 +82,7 @@ def adam_update(params, grads, m, v, blocks, lr, t, settings):
     root, eps = real(math.sqrt(1.0 - beta2 ** t)), real(settings[EPS])
     step = real(-(lr / (1.0 - beta1 ** t)))
     shrink, penalty = real(1.0 - lr * decay), real(decay)
+    finite = True
     for k in range(blocks.shape[0]):
         for i in range(np.uint64(blocks[k, 0]), np.uint64(blocks[k, 1])):
             g = grads[i]
@@ -96,6 +98,8 @@ def adam_update(params, grads, m, v, blocks, lr, t, settings):
             v[i] = v[i] * keep + add * g * g
             denom = np.sqrt(v[i]) / root + eps
             params[i] = params[i] + (step * m[i]) / denom
+            finite &= (abs(params[i]) < np.inf) & (v[i] < np.inf)
+    return finite
 
 
 @njit(cache=True, inline="always")

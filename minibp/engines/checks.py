@@ -1,0 +1,55 @@
+"""What every engine call checks before it reads a model: its parameters as they stand now,
+the data's memory layout, and that nobody else is training the model.
+
+resolve (minibp.engines) runs check_parameters on every call, so no kernel ever sees a
+parameter of the wrong shape, dtype or layout, or a NaN written into one by hand.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+
+def check_parameters(layers, who: str) -> None:
+    """Each layer's own check_parameters (shape, dtype, contiguity, finiteness), when it has
+    one: ShapeError, DTypeError or NonFiniteInputError naming the parameter."""
+    for layer in layers:
+        check = getattr(layer, "check_parameters", None)
+        if check is not None:
+            check(who)
+
+
+def kernel_array(values: np.ndarray, dtype) -> np.ndarray:
+    """values as the kernels take data: C-contiguous, native byte order, ``dtype`` and
+    writeable. Fortran-ordered, strided, reversed or big-endian arrays are copied; so are
+    read-only ones (np.load(..., mmap_mode="r")), since numba compiles a read-only array
+    as a type of its own: passing one as it is would compile the training loop again."""
+    array = np.ascontiguousarray(values, dtype=dtype)
+    return array if array.flags.writeable else array.copy()
+
+
+_owners: dict[int, str] = {}  # id(model) -> the thread training it; never pickled or copied
+_owners_lock = threading.Lock()
+
+
+@contextmanager
+def exclusive(model, who: str):
+    """Training of ``model`` by this thread only, for the duration: a second fit or
+    train_step on it, from any thread, while one runs gets a RuntimeError saying so (two
+    runs would interleave their updates and read each other's half-written weights)."""
+    key, me = id(model), threading.current_thread().name
+    with _owners_lock:
+        owner = _owners.get(key)
+        if owner is not None:
+            raise RuntimeError(
+                f"{who}: this model is already training (thread {owner!r}); wait for that "
+                "fit to end, or train a copy (copy.deepcopy(model)) in this thread")
+        _owners[key] = me
+    try:
+        yield
+    finally:
+        with _owners_lock:
+            _owners.pop(key, None)
