@@ -17,8 +17,8 @@ CheckpointError naming the path.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import math
 import os
 import zipfile
 from pathlib import Path
@@ -27,6 +27,7 @@ import numpy as np
 from numpy.lib import format as npy
 
 from minibp.checkpoint.atomic import write_atomically
+from minibp.checkpoint.members import expect, member_from_memory, member_from_zip
 from minibp.errors import CheckpointError
 
 FORMAT = "minibp"
@@ -37,6 +38,7 @@ CHECKSUM = "sha256"
 SEAL = b"minibp-sha256:"  # the zip comment: this, then the file's SHA-256 as 64 hex digits
 DIGITS = 64
 _CHUNK = 1 << 20
+_HEADER_BYTES = 1 << 16  # enough for any .npy header minibp or np.savez writes
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -91,26 +93,27 @@ def load(path) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def _load(file, path) -> tuple[dict, dict[str, np.ndarray]]:
-    size = file.seek(0, os.SEEK_END)
-    file.seek(0)
-    if file.read(len(npy.MAGIC_PREFIX)) == npy.MAGIC_PREFIX:
+    blob = file.read()  # one read: the seal is checked and the arrays copied from memory
+    if blob.startswith(npy.MAGIC_PREFIX):
         raise CheckpointError(f"{path}: not a minibp file (an .npy array, not an .npz "
                               "archive)")
-    file.seek(0)
-    with zipfile.ZipFile(file) as archive:
-        sealed = _check_seal(file, size, archive.comment, path)
-        members = _members(archive, size, path)
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        sealed = _check_seal(blob, archive.comment, path)
+        members = _members(archive, len(blob), path)
         if HEADER not in members:
             raise CheckpointError(f"{path}: no minibp header (an .npz, but not minibp's)")
-        header = _header(_read_array(archive, members.pop(HEADER), path), path)
+        # sealed, every byte is already checked: the members are read straight from memory;
+        # a file from before the seal goes through zipfile, which checks each CRC-32
+        read = (lambda info: member_from_memory(blob, info, path)) if sealed else \
+            (lambda info: member_from_zip(archive, info, path))
+        header = _header(read(members.pop(HEADER)), path)
         kind = header.get("checksum")  # None: written before minibp sealed its files
         expect(kind in (None, CHECKSUM), path,
                f"the header's checksum must be {CHECKSUM!r}, got {kind!r}")
         expect(sealed or kind is None, path, f"the file must end with its SHA-256 "
                f"({SEAL.decode()}<64 hex digits>), as its header says, got "
                f"{archive.comment[:80]!r}")
-        return header, {name: _read_array(archive, info, path)
-                        for name, info in members.items()}
+        return header, {name: read(info) for name, info in members.items()}
 
 
 def _members(archive, size: int, path) -> dict[str, zipfile.ZipInfo]:
@@ -137,37 +140,6 @@ def _members(archive, size: int, path) -> dict[str, zipfile.ZipInfo]:
     return members
 
 
-def _read_array(archive, info: zipfile.ZipInfo, path) -> np.ndarray:
-    """The .npy member's array (native byte order, C order, writable); its dtype and size are
-    checked before anything is read or allocated, and nothing is ever unpickled."""
-    name = info.filename.removesuffix(".npy")
-    with archive.open(info) as member:
-        version = npy.read_magic(member)
-        readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
-        expect(version in readers, path,
-               f"{name} must be an .npy array of format 1.0 or 2.0, got {version}")
-        shape, fortran, dtype = readers[version](member)
-        expect(not dtype.hasobject, path,
-               f"{name} must hold numbers, got Python objects (dtype {dtype}), which would "
-               "have to be unpickled: minibp never unpickles")
-        nbytes = math.prod(shape) * dtype.itemsize
-        expect(member.tell() + nbytes == info.file_size, path,
-               f"{name} must hold {nbytes} bytes of data for shape {shape} and dtype {dtype}, "
-               f"got {info.file_size - member.tell()}")
-        data = bytearray(nbytes)  # filled chunk by chunk: no second copy of a big array
-        view, done = memoryview(data), 0
-        while done < nbytes:  # reading to the end checks the member's CRC-32
-            chunk = member.read(min(nbytes - done, _CHUNK))
-            expect(bool(chunk), path, f"{name} must hold {nbytes} bytes, got {done}")
-            view[done:done + len(chunk)] = chunk
-            done += len(chunk)
-    flat = np.frombuffer(data, dtype) if nbytes else np.empty(0, dtype)
-    array = flat.reshape(shape, order="F" if fortran else "C")
-    if fortran or not dtype.isnative:
-        array = np.ascontiguousarray(array, dtype=dtype.newbyteorder("="))
-    return array
-
-
 def _header(text: np.ndarray, path) -> dict:
     if text.shape != () or text.dtype.kind != "U":
         raise CheckpointError(f"{path}: the header must be one string, got an array of "
@@ -192,16 +164,15 @@ def _header(text: np.ndarray, path) -> dict:
     return header
 
 
-def _check_seal(file, size: int, comment: bytes, path) -> bool:
+def _check_seal(blob: bytes, comment: bytes, path) -> bool:
     """Whether the file is sealed, after checking its SHA-256 against the seal's."""
     if not comment.startswith(SEAL):
         return False
     stored = comment[len(SEAL):].decode("ascii", "replace")
-    file.seek(size - len(comment))
-    expect(len(comment) == len(SEAL) + DIGITS and file.read() == comment, path,
+    expect(len(comment) == len(SEAL) + DIGITS and blob.endswith(comment), path,
            f"the file must end with its SHA-256 ({SEAL.decode()}<64 hex digits>), got "
            f"{comment[:80]!r}")
-    actual = _digest(file, size - DIGITS)
+    actual = hashlib.sha256(memoryview(blob)[:len(blob) - DIGITS]).hexdigest()
     expect(actual == stored, path, f"the file's SHA-256 must be {stored} (as written), got "
            f"{actual}: it was changed or damaged after minibp wrote it")
     return True
@@ -236,10 +207,6 @@ def _finite(array: np.ndarray) -> bool:
         return bool(np.isfinite(array.sum()) or np.isfinite(array).all())  # overflow fails
 
 
-def expect(condition: bool, path, what: str) -> None:
-    """A CheckpointError "path: what" unless condition holds (the header checks' one form)."""
-    if not condition:
-        raise CheckpointError(f"{path}: {what}")
 
 
 def _field(header, key: str):
