@@ -6,8 +6,9 @@ The model is minibp.mlp([784, 256, 128, 10], "sigmoid", None, seed=0), in float6
 float32 (235,146 parameters: 1.9 MB and 0.9 MB). minibp's side: model.save(path), which
 writes a temporary file beside path (np.savez of the arrays and a JSON header), flushes and
 fsyncs it, renames it over path and fsyncs the folder; and minibp.load(path), which reads
-every array with allow_pickle=False and checks the header, names, shapes, dtypes and
-finiteness before building the model. NumPy's side, on the same arrays (the model's
+the file once, checks its SHA-256 seal, copies every .npy member out of those bytes (never a
+pickle, never np.load) and checks the header, names, shapes, dtypes and finiteness before
+building the model. NumPy's side, on the same arrays (the model's
 parameters by name, without the header): np.savez to an open file, then f.flush() and
 os.fsync(f.fileno()); and np.load of that file read whole into a dict of arrays. Both files
 live in one tempfile.TemporaryDirectory, so on one filesystem.
