@@ -56,32 +56,35 @@ def workloads():
     ]
 
 
-def measure(repeats: int) -> list[list[str]]:
+def measure_one(name, make, X, Y, fit: dict, rounds: int, repeats: int) -> list[str]:
+    """One workload's row: validation alone, the whole fit, the share."""
     from minibp import engines
     from minibp.errors import check_training_data
     from minibp.fit_plan import loss_from, optimizer_from
 
-    rows = []
-    for name, make, X, Y, fit, rounds in workloads():
-        model = make()
-        loss, optimizer = loss_from(fit["loss"]), optimizer_from(fit["optimizer"])
-        batch = min(fit["batch_size"], len(X))
+    model = make()
+    loss, optimizer = loss_from(fit["loss"]), optimizer_from(fit["optimizer"])
+    batch = min(fit["batch_size"], len(X))
 
-        def validate():
-            Xc, _ = check_training_data(X, Y)
-            engines.resolve("auto", model, Xc, loss, optimizer, rows=batch, who="fit",
-                            checked=True)
+    def validate():
+        Xc, _ = check_training_data(X, Y)
+        engines.resolve("auto", model, Xc, loss, optimizer, rows=batch, who="fit",
+                        checked=True)
 
-        def whole_fit():
-            make().fit(X, Y, verbose=0, **fit)
+    def whole_fit():
+        make().fit(X, Y, verbose=0, **fit)
 
-        whole_fit()  # compiles, or loads the kernels from the cache
-        checks, total = seconds(validate, rounds), seconds(whole_fit, repeats)
-        share = checks / total
-        rows.append([name, report.ms(checks), report.ms(total), f"{100 * share:.2f}%",
-                     yes_no(share < TARGET)])
-        standalone.log(f"{name}: validation {checks * 1e3:.3f} ms of {total * 1e3:.1f} ms")
-    return rows
+    whole_fit()  # compiles, or loads the kernels from the cache
+    checks, total = seconds(validate, rounds), seconds(whole_fit, repeats)
+    standalone.log(f"{name}: validation {checks * 1e3:.3f} ms of {total * 1e3:.1f} ms")
+    share = checks / total
+    return [name, report.ms(checks), report.ms(total), f"{100 * share:.2f}%",
+            yes_no(share < TARGET)]
+
+
+def measure(repeats: int) -> list[list[str]]:
+    return [measure_one(name, make, X, Y, fit, rounds, repeats)
+            for name, make, X, Y, fit, rounds in workloads()]
 
 
 def main(argv=None) -> int:

@@ -45,8 +45,10 @@ def add_parser(commands, parents) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="for the weights, the data and the check (default: 0)")
     p.add_argument("--k", type=positive_int,
-                   help="coordinates per tensor in sample mode (default: 10), random "
-                   "directions per tensor in fast mode (default: 2)")
+                   help="random coordinates per tensor in sample mode (default: 10; two "
+                   "random directions over the whole tensor are checked too, and a failing "
+                   "one is traced to its coordinate), random directions per tensor in fast "
+                   "mode (default: 2)")
     p.add_argument("--eps", type=positive_float, help=f"default: {EPS:g}")
     p.add_argument("--atol", type=non_negative_float, help=f"default: {ATOL:g}")
     p.add_argument("--rtol", type=non_negative_float, help=f"default: {RTOL:g}")
