@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from minibp import checkpoint, engines, model_text, outputs
+from minibp.checkpoint import onnx_export
 from minibp.engines import evaluation, trainer
 from minibp.engines.checks import exclusive
 from minibp.errors import check_training_data, expect_choice, expect_int
@@ -171,6 +172,8 @@ class Sequential:
         The file is checked whole first (CheckpointError): a bad file changes nothing."""
         checkpoint.fill_weights(self.layers, path)
         return self
+
+    to_onnx = onnx_export.to_onnx  # model.to_onnx(path, *, head=None): docs/interop.md
 
     # -- looking inside -----------------------------------------------------------------
     def __getitem__(self, i):

@@ -45,10 +45,12 @@ RANKS = {
     "minibp.check": 6,            # the gradient checker, through the public protocol
     "minibp.loading": 6,          # minibp.load and friends: build a Sequential from a file
     "minibp.datasets.preprocessing": 1,  # Standardizer: NumPy only, below the loader
+    "minibp.torch": 6,            # the PyTorch bridge: Sequential <-> torch.nn.Sequential
+    "minibp.sklearn": 8,          # scikit-learn estimators over minibp (and its datasets)
     "minibp.demo": 7,
-    "minibp.cli": 8,
-    "minibp.__main__": 9,
-    "minibp": 9,                  # the public names; no library module imports it
+    "minibp.cli": 9,
+    "minibp.__main__": 10,
+    "minibp": 10,                 # the public names; no library module imports it
 }
 MAX_LINES = 250
 LONGER_ON_PURPOSE = {
