@@ -8,7 +8,7 @@ losses), ``minibp.engines`` how a fit runs (numpy, numba, blas), ``minibp.check`
 gradient checker; the model, builders, optimizers and History at the top.
 """
 
-from minibp import datasets, examples
+from minibp import datasets, examples, explain
 from minibp.builders import mlp
 from minibp.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
 from minibp.check import GradcheckError, GradcheckReport, gradcheck, gradcheck_sweep
@@ -54,5 +54,5 @@ __all__ = [
     "Callback", "EarlyStopping", "ReduceLROnPlateau",
     "load", "load_optimizer", "load_standardizer", "ModelCheckpoint", "CheckpointError",
     "ShapeError", "NonFiniteInputError", "DTypeError",
-    "datasets",
+    "datasets", "explain",
 ]

@@ -1,7 +1,9 @@
 """`minibp demo`: the chapter's worked example, computed by the framework, then XOR.
 
 Only the inputs, the initial weights and the figures the chapter prints are typed in here;
-every value in the minibp column comes out of the public API.
+every value in the minibp column comes out of the public API: the walk-through is
+minibp.explain.trace of the chapter's network (the same trace `minibp explain` prints), so
+the demo and the library cannot drift apart.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import numpy as np
 
 from minibp.builders import mlp
 from minibp.examples import chapter_data, chapter_network, xor_data
+from minibp.explain.tracing import Trace, trace
 from minibp.nn import SquaredError
 from minibp.optim import SGD
 
@@ -41,54 +44,37 @@ REMARKS = {
 XOR_SEED = 0
 
 
+# The quantities the chapter walks through, in its order, as the trace names them.
+WALKED = [
+    "net_h1", "out_h1", "net_h2", "out_h2", "net_o1", "out_o1", "net_o2", "out_o2",
+    "E_o1", "E_o2", "E_total",
+    "dE/dout_o1", "dout_o1/dnet_o1", "dnet_o1/dw5", "dE/dw5",
+    "dE_o1/dout_h1", "dE_o2/dout_h1", "dE/dout_h1", "dout_h1/dnet_h1", "dnet_h1/dw1", "dE/dw1",
+    "w1+", "w2+", "w3+", "w4+", "w5+", "w6+", "w7+", "w8+",
+]
+
+
+def chapter_trace() -> Trace:
+    """The worked example's one forward, backward and update, traced by minibp.explain."""
+    X, Y = chapter_data()
+    return trace(chapter_network(), X, Y, SquaredError(), SGD(lr=0.5))
+
+
 def chapter_walkthrough() -> dict[str, float]:
-    """Run the worked example step by step through minibp and return every named value."""
+    """The worked example through minibp: the trace's values the chapter names, then the
+    loss after one step and after 10,000 (a fit of the chapter's network)."""
+    traced = chapter_trace().values()
+    v = {name: traced[name] for name in WALKED}
+    v["E_total after 1 step"] = traced["E_total+"]
+
     model, (X, Y) = chapter_network(), chapter_data()
-    hidden, output = model[0], model[1]
-    terms = SquaredError(reduction="none")
     loss = SquaredError()
-
-    v = {}
-    model.forward(X)
-    for j, name in enumerate(("h1", "h2")):
-        v[f"net_{name}"], v[f"out_{name}"] = hidden.Z[0, j], hidden.A[0, j]
-    for j, name in enumerate(("o1", "o2")):
-        v[f"net_{name}"], v[f"out_{name}"] = output.Z[0, j], output.A[0, j]
-    E = terms.forward(output.A, Y)
-    v["E_o1"], v["E_o2"] = E[0, 0], E[0, 1]
-    v["E_total"] = loss.forward(output.A, Y)
-
-    # Backward, one layer at a time, as the chapter walks it.
-    dE_dout = loss.backward()                       # dE/dout for o1, o2
-    dE_dout_h = output.backward(dE_dout)            # dE/dout for h1, h2
-    hidden.backward(dE_dout_h)
-    v["dE/dout_o1"] = dE_dout[0, 0]
-    v["dout_o1/dnet_o1"] = output.activation_derivative()[0, 0]
-    v["dnet_o1/dw5"] = output.X[0, 0]               # = out_h1
-    v["dE/dw5"] = output.dW[0, 0]
-    v["dE_o1/dout_h1"] = output.dZ[0, 0] * output.W[0, 0]
-    v["dE_o2/dout_h1"] = output.dZ[0, 1] * output.W[1, 0]
-    v["dE/dout_h1"] = dE_dout_h[0, 0]
-    v["dout_h1/dnet_h1"] = hidden.activation_derivative()[0, 0]
-    v["dnet_h1/dw1"] = hidden.X[0, 0]               # = i1
-    v["dE/dw1"] = hidden.dW[0, 0]
-
-    SGD(lr=0.5).step(model.parameters())
-    for k, (layer, row, col) in enumerate(_WEIGHT_PLACES, start=1):
-        v[f"w{k}+"] = model[layer].W[row, col]
-    v["E_total after 1 step"] = loss.forward(model.forward(X), Y)
-
-    model.fit(X, Y, loss=loss, optimizer=SGD(lr=0.5), epochs=9_999, batch_size=1,
+    model.fit(X, Y, loss=loss, optimizer=SGD(lr=0.5), epochs=10_000, batch_size=1,
               shuffle=False)
     out = model.forward(X)
     v["E_total after 10,000 steps"] = loss.forward(out, Y)
     v["out_o1 after 10,000 steps"], v["out_o2 after 10,000 steps"] = out[0, 0], out[0, 1]
     return {name: float(value) for name, value in v.items()}
-
-
-# w1..w8 as (layer, row, column): row j of W holds the weights into neuron j.
-_WEIGHT_PLACES = [(0, 0, 0), (0, 0, 1), (0, 1, 0), (0, 1, 1),
-                  (1, 0, 0), (1, 0, 1), (1, 1, 0), (1, 1, 1)]
 
 
 def chain_rule(v: dict[str, float]) -> dict[str, tuple[float, str]]:

@@ -41,6 +41,11 @@ class History:
             self._columns.setdefault(name, []).append(column)
         self._cache = None
 
+    def add_to_last_epoch(self, **values) -> None:
+        """Record more figures for the epoch recorded last, one value per name: what a
+        callback measured at that epoch's end (minibp.explain.Diagnostics does)."""
+        self.extend([], seconds=[], **{name: [value] for name, value in values.items()})
+
     @property
     def history(self) -> dict[str, list[float]]:
         return self._materialized()[0]
@@ -68,6 +73,14 @@ class History:
         from minibp.history_plot import plot_history
 
         return plot_history(self, path)
+
+    def plot_diagnostics(self, path=None):
+        """Draw what minibp.explain.Diagnostics recorded (gradient norms, update ratios,
+        saturated and dead units), one panel per figure with a line per layer; save it at
+        ``path`` when given, SVG for a .svg suffix, else PNG. Returns the figure."""
+        from minibp.history_plot import plot_diagnostics
+
+        return plot_diagnostics(self, path)
 
     def _materialized(self):
         if self._cache is None:

@@ -45,6 +45,7 @@ RANKS = {
     "minibp.check": 6,            # the gradient checker, through the public protocol
     "minibp.loading": 6,          # minibp.load and friends: build a Sequential from a file
     "minibp.datasets.preprocessing": 1,  # Standardizer: NumPy only, below the loader
+    "minibp.explain": 6,          # trace, draw, Diagnostics: through the public protocol
     "minibp.torch": 6,            # the PyTorch bridge: Sequential <-> torch.nn.Sequential
     "minibp.sklearn": 8,          # scikit-learn estimators over minibp (and its datasets)
     "minibp.demo": 7,

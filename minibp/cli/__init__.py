@@ -1,4 +1,4 @@
-"""The `minibp` command line: demo, train, predict, gradcheck, bench.
+"""The `minibp` command line: demo, train, predict, gradcheck, explain, bench.
 
 Exit status: 0 done, 1 a runtime error (one line ``minibp: error: ...`` on stderr, no
 traceback unless --debug), 2 bad arguments (argparse's usage line and one error line), 130
@@ -16,11 +16,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from minibp.cli import gradcheck_command, guard, predict_command, train_command
+from minibp.cli import (
+    explain_command,
+    gradcheck_command,
+    guard,
+    predict_command,
+    train_command,
+)
 from minibp.version import __version__
 
 COMMANDS = {"train": train_command.run, "predict": predict_command.run,
-            "gradcheck": gradcheck_command.run}
+            "gradcheck": gradcheck_command.run, "explain": explain_command.run}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_command.add_parser(commands, [common])
     predict_command.add_parser(commands, [common])
     gradcheck_command.add_parser(commands, [common])
+    explain_command.add_parser(commands, [common])
     for command in commands.choices.values():
         command.set_defaults(command_parser=command)  # for errors found after parsing
     commands.add_parser("bench", help="time minibp against its competitors "

@@ -3,6 +3,11 @@ progress, divergence and Ctrl-C.
 
 Sequential.fit checks its arguments, then calls run(). The engine's Session does the steps;
 everything between epochs happens here, the same for every engine.
+
+Callbacks get Keras' hooks and two optional ones, called (when a callback has them) after
+set_model and before on_train_begin: ``set_data(X, Y)``, the training rows as fit trains on
+them (after validation_split), and ``set_history(history)``, the History fit fills and
+returns, for callbacks that record figures of their own (minibp.explain.Diagnostics).
 """
 
 from __future__ import annotations
@@ -108,6 +113,8 @@ class _Loop:
         model.stop_training = False
         for callback in plan.callbacks:
             _call(callback, "set_model", model)
+            _call(callback, "set_data", self.X, self.Y)     # optional, see the module's doc
+            _call(callback, "set_history", self.history)
             _call(callback, "on_train_begin", {})
         done = 0
         while done < plan.epochs and not model.stop_training:
