@@ -206,14 +206,22 @@ def as_numeric(values, name: str, who: str) -> np.ndarray:
                      f"e.g. {name}.astype(float) or its .real, first")
 
 
+def all_finite(values: np.ndarray) -> bool:
+    """No NaN or infinity in values: one sum, no temporaries (the ndarray method, cheaper than
+    np.sum on small arrays), and an elementwise look only when the sum is not finite (NaN,
+    infinity, or an overflow of finite values). Call it under np.errstate(over="ignore",
+    invalid="ignore") as check_finite does, or the sum may warn."""
+    return bool(np.isfinite(values.sum())) or bool(np.isfinite(values).all())
+
+
 def check_finite(values: np.ndarray, name: str, who: str) -> None:
     """Refuse NaN and infinity in data: training on them only looks like divergence.
     NonFiniteInputError names the array, how many of each kind, and the first row."""
     if values.dtype.kind not in "fc" or values.size == 0:
         return
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(values)):
-            return  # one pass, no temporaries; only a NaN, an infinity or an overflow fails
+        if all_finite(values):
+            return
     bad = ~np.isfinite(values)
     if bad.any():  # else the sum only overflowed: the data is fine
         where = np.argwhere(bad)[0]

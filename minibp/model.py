@@ -95,7 +95,7 @@ class Sequential:
                    "clip_norm": plan.clip_norm is not None}
         chosen, X = engines.resolve(engine, self, X, loss, optimizer, options=options,
                                     rows=min(plan.batch_size, len(X)), who="fit", checked=True)
-        _warn_if_nothing_trains(self.parameters(), optimizer)
+        _warn_if_nothing_trains([p for layer in self.layers for p in layer.parameters()])
         with exclusive(self, "fit"):
             self.loss, self.optimizer = loss, optimizer
             return trainer.run(self, chosen, X, Y, loss, optimizer, plan)
@@ -238,7 +238,7 @@ def _check_widths(layers) -> None:
             width, source = wanted, i
 
 
-def _warn_if_nothing_trains(parameters, optimizer) -> None:
+def _warn_if_nothing_trains(parameters) -> None:
     """fit with every parameter frozen runs every epoch and changes nothing: say so."""
     if parameters and all(p.frozen for p in parameters):
         warnings.warn("fit: every parameter of this model is frozen, so training changes "

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from minibp.nn import SoftmaxCrossEntropy, stable_sigmoid
-from minibp.nn.cross_entropy import softmax
+from minibp.nn import stable_sigmoid
+from minibp.nn.cross_entropy import probability_link, softmax
 from minibp.nn.losses import BinaryCrossEntropy
 
 
 def on_logits(loss) -> bool:
     """Whether a single output is a logit (BCE on logits) rather than a probability."""
-    return isinstance(loss, BinaryCrossEntropy) and loss.from_logits
+    return probability_link(loss) == "sigmoid"
 
 
 def probabilities(out: np.ndarray, loss) -> np.ndarray:
-    """softmax(out) after SoftmaxCrossEntropy, sigmoid(out) after BCE on logits, else out."""
-    if isinstance(loss, SoftmaxCrossEntropy):
+    """softmax(out) after SoftmaxCrossEntropy, sigmoid(out) after BCE on logits, else out
+    (minibp.nn.cross_entropy.probability_link, which the ONNX export's head follows too)."""
+    link = probability_link(loss)
+    if link == "softmax":
         return softmax(out)
-    if on_logits(loss):
+    if link == "sigmoid":
         return stable_sigmoid(out)
     return out
 

@@ -1,8 +1,19 @@
 """minibp.history: History, against values written here by hand."""
 
 import numpy as np
+from blocked_imports import block_imports  # tests/support
 
 from minibp import History
+
+
+def test_add_to_last_epoch_joins_the_epoch_recorded_last():
+    history = History()  # as fit and a callback fill it, one epoch at a time
+    history.record(0, loss=0.5)
+    history.add_to_last_epoch(grad_norm=3.0, dead=0.0)
+    history.record(1, loss=0.25)
+    history.add_to_last_epoch(grad_norm=1.5, dead=0.5)
+    assert history.epoch == [0, 1] and len(history.seconds) == 2
+    assert history.history == {"loss": [0.5, 0.25], "grad_norm": [3.0, 1.5], "dead": [0.0, 0.5]}
 
 
 def test_history_records_and_extends_in_order():
@@ -62,16 +73,7 @@ def test_plot_draws_each_curve_beside_its_val_twin_and_saves_a_png(tmp_path):
 
 
 def test_plot_without_matplotlib_names_the_extra(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError("No module named 'matplotlib'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    block_imports(monkeypatch, "matplotlib")
     history = History()
     history.record(0, loss=1.0)
     try:

@@ -21,8 +21,9 @@ import numpy as np
 
 from minibp.checkpoint.atomic import write_atomically
 from minibp.errors import expect_choice
-from minibp.nn import BinaryCrossEntropy, Dense, SoftmaxCrossEntropy
+from minibp.nn import Dense
 from minibp.nn.activations import Identity, ReLU, Sigmoid, Tanh
+from minibp.nn.cross_entropy import probability_link
 from minibp.version import __version__
 
 OPSET = 17          # ai.onnx opset: Gemm-13, Sigmoid-13, Tanh-13, Relu-14, Softmax-13, Cast-13
@@ -85,19 +86,13 @@ def _write_bytes(file, data: bytes) -> None:
 
 
 def _head_op(head, loss) -> str | None:
-    """The op of the head: None, "Softmax" or "Sigmoid". "proba" follows the loss as
-    minibp.outputs.probabilities does (softmax after SoftmaxCrossEntropy, sigmoid after
-    BinaryCrossEntropy on logits, nothing otherwise); tests hold the two together."""
+    """The op of the head: None, "Softmax" or "Sigmoid". "proba" follows the loss by the
+    rule predict_proba follows (minibp.nn.cross_entropy.probability_link)."""
     if head is None:
         return None
     expect_choice(head, "head", "to_onnx", (*HEADS, None))
-    if head == "proba":
-        if isinstance(loss, SoftmaxCrossEntropy):
-            return "Softmax"
-        if isinstance(loss, BinaryCrossEntropy) and loss.from_logits:
-            return "Sigmoid"
-        return None
-    return {"softmax": "Softmax", "sigmoid": "Sigmoid"}[head]
+    link = probability_link(loss) if head == "proba" else head
+    return {"softmax": "Softmax", "sigmoid": "Sigmoid", None: None}[link]
 
 
 def _check_exportable(layers) -> None:

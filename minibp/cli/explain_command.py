@@ -13,8 +13,9 @@ import argparse
 import math
 
 from minibp.cli.arguments import UsageError, non_negative_int, positive_float, widths
+from minibp.nn.losses import LOSS_NAMES
 
-LOSSES = ("squared", "mse", "xent", "bce")
+LOSSES = tuple(LOSS_NAMES)  # the names fit takes
 LIMIT = 32  # neurons and parameters shown per layer, unless --all
 
 

@@ -17,8 +17,9 @@ from minibp.cli.arguments import (
     widths,
 )
 from minibp.cli.guard import one_line
+from minibp.nn.losses import LOSS_NAMES
 
-LOSSES = ("squared", "mse", "xent", "bce")
+LOSSES = tuple(LOSS_NAMES)  # the names fit takes
 
 
 def add_parser(commands, parents) -> None:

@@ -16,9 +16,11 @@ from minibp.cli.arguments import (
     widths,
 )
 from minibp.cli.train_data import CLASSIFIERS, DATASETS
+from minibp.nn.losses import LOSS_NAMES
+from minibp.optim import OPTIMIZER_NAMES
 
-LOSSES = ("squared", "mse", "xent", "bce")
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+LOSSES = tuple(LOSS_NAMES)  # the names fit takes
+OPTIMIZERS = tuple(OPTIMIZER_NAMES)
 
 
 def add_parser(commands, parents) -> None:

@@ -97,6 +97,17 @@ class BinaryCrossEntropy(Loss):
         return target
 
 
+def probability_link(loss) -> str | None:
+    """How a model fit with ``loss`` turns its outputs into probabilities (predict_proba, an
+    exported head): "softmax" after SoftmaxCrossEntropy, "sigmoid" after BinaryCrossEntropy
+    on logits, None otherwise (the outputs are read as they are)."""
+    if isinstance(loss, SoftmaxCrossEntropy):
+        return "softmax"
+    if isinstance(loss, BinaryCrossEntropy) and loss.from_logits:
+        return "sigmoid"
+    return None
+
+
 def softmax(Z: np.ndarray) -> np.ndarray:
     """Each row of the logits Z (batch, classes) as class probabilities (batch, classes)
     summing to 1: exp(z - max z) / sum(exp(z - max z)), the probabilities

@@ -145,7 +145,7 @@ class Dense(Layer):
                 raise DTypeError(f"{label} must be a C-contiguous {self.dtype} array, got "
                                  f"{'a non-contiguous ' if not array.flags.c_contiguous else ''}"
                                  f"{array.dtype} array; assign it again (layer.{name} = ...)")
-            check_finite(array, f"{self._position or repr(self)}.{name}", who)
+        super().check_parameters(who)  # finite, and the gradients of the same shapes
 
     # -- forward and backward ---------------------------------------------------------------
     def forward(self, X: np.ndarray) -> np.ndarray:

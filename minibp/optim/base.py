@@ -8,12 +8,11 @@ step, counting steps).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 
-from minibp.errors import UpdateOverflowError, check_finite, expect_number, shown
+from minibp.errors import UpdateOverflowError, all_finite, check_finite, expect_number, shown
 from minibp.nn.layer import Parameter
 
 Schedule = Callable[[int], float]
@@ -65,7 +64,7 @@ class Optimizer:
             for p in trained:
                 self.update(p, lr)
             broken = next((p for p in trained
-                           if not all(_all_finite(a) for a in self._changed_by_update(p))),
+                           if not all(all_finite(a) for a in self._changed_by_update(p))),
                           None)
         if broken is not None:  # rare: put everything back, then say why
             for p, copies in zip(trained, saved):
@@ -153,9 +152,3 @@ class Optimizer:
             shown_settings.append(f"l2={self.l2!r}")
         return f"{type(self).__name__}({', '.join(shown_settings)})"
 
-
-def _all_finite(array: np.ndarray) -> bool:
-    """No NaN or infinity in array: one sum (the ndarray method, a few times cheaper than
-    np.sum on small arrays), and an elementwise look only if the sum is not finite. Call it
-    under np.errstate(over="ignore", invalid="ignore"), as step does."""
-    return math.isfinite(array.sum()) or bool(np.isfinite(array).all())

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from blocked_imports import block_imports  # tests/support
 
 import minibp
 from minibp.errors import ShapeError
@@ -212,16 +213,7 @@ def test_other_suffixes_are_refused(tmp_path):
 
 
 def test_draw_without_matplotlib_names_the_extra(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError("No module named 'matplotlib'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    block_imports(monkeypatch, "matplotlib")
     with pytest.raises(ImportError, match=r"pip install 'minibp\[plot\]'"):
         minibp.explain.draw(minibp.examples.chapter_network())
 
