@@ -50,7 +50,7 @@ except TypeError as error:
 from numba.core.registry import CPUDispatcher
 hits = misses = 0
 for name, module in list(sys.modules.items()):
-    if name == "minibp" or name.startswith("minibp."):
+    if name == "minibp" or name.startswith(("minibp.", "minibp_loop_")):
         for obj in list(vars(module).values()):
             if isinstance(obj, CPUDispatcher):
                 hits += sum(obj.stats.cache_hits.values())

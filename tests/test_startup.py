@@ -17,6 +17,8 @@ import minibp
 PACKAGE_DIR = Path(minibp.__file__).parent
 
 TRAIN_AND_REPORT = """
+import os
+os.environ["MINIBP_SPECIALIZE"] = "0"  # the generic loop (test_specialized.py: the others)
 import minibp
 from minibp.engines.kernels import loop
 model = minibp.examples.chapter_network()

@@ -12,6 +12,7 @@ import numpy as np
 
 from minibp.engines import (
     cache_location,  # noqa: F401  (before the kernels: see it)
+    specialize,
     update_settings,
 )
 from minibp.engines.capabilities import loss_code
@@ -61,6 +62,7 @@ class Session:
         self.budget = max(1, int(CALL_SECONDS / guess_seconds_per_epoch(
             batch_size, batch_size, macs_per_row, STEP_SECONDS)))
         self.synced = False  # the layers hold the latest weights; pull before training more
+        self.layer_facts = specialize.layer_facts(self.flat)
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
         """Up to ``epochs`` epochs in compiled calls of about CALL_SECONDS each; a Ctrl-C
@@ -109,17 +111,27 @@ class Session:
         return finished, stop
 
     def _train(self, epochs: int, losses: np.ndarray, budget: int, position: int) -> int:
-        """loop.train_epochs from step ``position``; returns the epochs it completed."""
+        """train_epochs from step ``position``, compiled for this structure where it can be
+        (engines.specialize) and the generic loop's otherwise; returns the epochs it
+        completed."""
         flat, optimizer = self.flat, self.optimizer
-        update = (update_settings.settings(optimizer, self.clip_norm), flat.state[0],
-                  flat.state[1], update_settings.lrs_ahead(
-                      optimizer, min(budget, epochs * self.per_epoch)))
-        finished = loop.train_epochs(
+        settings = update_settings.settings(optimizer, self.clip_norm)
+        update = (settings, flat.state[0], flat.state[1], update_settings.lrs_ahead(
+            optimizer, min(budget, epochs * self.per_epoch)))
+        finished = self._kernels(settings).train_epochs(
             (self.X, self.T, self.w), self.order, self.rng, self.shuffle, self.batch_size,
             epochs, position, flat.net, flat.scratch, self.loss_id, update, losses,
             self.report, budget, self.resume)
         self.epoch += finished
         return finished
+
+    def _kernels(self, settings: np.ndarray):
+        """The module whose train_epochs runs the next call: specialized, or loop."""
+        structure = specialize.structure_of(
+            self.layer_facts, self.loss_id, settings, shuffle=self.shuffle,
+            weighted=len(self.w) > 0, all_trainable=len(self.flat.blocks) == 2 * len(
+                self.flat.layers))
+        return specialize.kernels_for(structure) or loop
 
     def _position(self) -> int:
         """Steps taken in this fit so far: whole epochs, and the batches of the current one."""

@@ -1,16 +1,14 @@
-"""The numba engine's kernels: the whole training run over flat arrays.
-
-The rules and the reason for the shared-math copies are in minibp/engines/kernels/__init__.py.
+"""The numba engine's kernels: the whole training run over flat arrays. The rules, and why
+the shared math is copied: kernels/__init__.py; the loops built from these for one model's
+structure: minibp/engines/specialize.py.
 
 A model is one flat parameter buffer and a ``layout`` table, one row per Dense layer:
 ``[n_in, n_out, w_off, b_off, act, a_off]``: W (n_out, n_in) row by row at params[w_off:],
 b at params[b_off:], the batch's activations at acts[a_off:a_off + rows * n_out]. Gradient
 and optimizer-state buffers share the layout. ``blocks`` (k, 3) lists the trainable
-parameters as [start, stop, is_matrix]: updates, l2 and clipping touch those only.
-
-The optimizer travels as ``settings``, a float64 vector whose entries the constants below
+parameters as [start, stop, is_matrix]: updates, l2 and clipping touch those only. The
+optimizer travels as ``settings``, a float64 vector whose entries the constants below
 name (minibp.engines.update_settings builds it; a test checks that the names agree).
-
 Every batch array below (x_buf, acts, deltas) is row-major (rows, width) flattened.
 """
 
@@ -148,11 +146,11 @@ def gather_rows(src, width, order, start, rows, dst):
 
 
 @njit(cache=True, inline="always")
-def dense_forward(src, src_off, rows, params, layout, i, dst, dst_off):
-    """Layer i: dst = act(src @ W.T + b); src (rows, n_in) flat from src_off, dst (rows,
-    n_out) flat from dst_off: offsets rather than slices, so a step creates no views."""
-    n_in, n_out, act = layout[i, N_IN], layout[i, N_OUT], layout[i, ACT]
-    w_off, b_off = layout[i, W_OFF], layout[i, B_OFF]
+def dense_forward_at(src, src_off, rows, params, n_in, n_out, w_off, b_off, act, dst,
+                     dst_off):
+    """dst = act(src @ W.T + b), W (n_out, n_in) at params[w_off:], b at params[b_off:];
+    src (rows, n_in) flat from src_off, dst (rows, n_out) from dst_off (offsets: no views).
+    Specialized loops pass sizes and act as constants: loops unroll, branches fold."""
     for r in range(rows):
         x = src_off + r * n_in
         for j in range(n_out):
@@ -164,19 +162,19 @@ def dense_forward(src, src_off, rows, params, layout, i, dst, dst_off):
 
 
 @njit(cache=True, inline="always")
-def dense_backward(src, src_off, rows, params, grads, layout, i, acts, deltas, d_off, s_off):
-    """Backward of layer i, A = act(src @ W.T + b). src (rows, n_in) flat from src_off; A
-    at acts[layout[i, A_OFF]:]. In deltas, dA (rows, n_out) at d_off becomes dZ in place, and
-    dSrc (rows, n_in) is written at s_off unless i == 0. Writes grads' W (n_out, n_in) and
-    b (n_out,) blocks. Returns their sum of squares as stored (float32 overflow: inf)."""
-    n_in, n_out, act = layout[i, N_IN], layout[i, N_OUT], layout[i, ACT]
-    w_off, b_off, a_off = layout[i, W_OFF], layout[i, B_OFF], layout[i, A_OFF]
+def dense_backward_at(src, src_off, rows, params, grads, n_in, n_out, w_off, b_off, act,
+                      acts, a_off, deltas, d_off, s_off, input_gradient):
+    """Backward of A = act(src @ W.T + b), W and b as in dense_forward_at. src (rows, n_in)
+    flat from src_off; A at acts[a_off:]. In deltas, dA (rows, n_out) at d_off becomes dZ
+    in place, and dSrc (rows, n_in) is written at s_off when input_gradient. Writes grads' W
+    (n_out, n_in) and b (n_out,) blocks. Returns their sum of squares as stored (float32
+    overflow: inf)."""
     real = grads.dtype.type
     for e in range(rows * n_out):
         deltas[d_off + e] *= activation_derivative(acts[a_off + e], act)
     if rows == 1:  # single-sample steps, the chapter's case: no sums over rows
-        return _dense_backward_one_row(src, src_off, params, grads, layout, i, deltas,
-                                       d_off, s_off)
+        return _dense_backward_one_row(src, src_off, params, grads, n_in, n_out, w_off,
+                                       b_off, deltas, d_off, s_off, input_gradient)
     norm2 = 0.0
     for j in range(n_out):
         for k in range(n_in):
@@ -190,7 +188,7 @@ def dense_backward(src, src_off, rows, params, grads, layout, i, acts, deltas, d
             s += deltas[d_off + r * n_out + j]
         grads[b_off + j] = g = real(s)
         norm2 += np.float64(g) * g
-    if i > 0:
+    if input_gradient:
         for r in range(rows):
             for k in range(n_in):
                 s = 0.0
@@ -201,10 +199,10 @@ def dense_backward(src, src_off, rows, params, grads, layout, i, acts, deltas, d
 
 
 @njit(cache=True, inline="always")
-def _dense_backward_one_row(src, src_off, params, grads, layout, i, deltas, d_off, s_off):
-    """dense_backward for one row, dZ already in deltas: the same values, no row loops."""
-    n_in, n_out, real = layout[i, N_IN], layout[i, N_OUT], grads.dtype.type
-    w_off, b_off = layout[i, W_OFF], layout[i, B_OFF]
+def _dense_backward_one_row(src, src_off, params, grads, n_in, n_out, w_off, b_off, deltas,
+                            d_off, s_off, input_gradient):
+    """dense_backward_at for one row, dZ already in deltas: the same values, no row loops."""
+    real = grads.dtype.type
     norm2 = 0.0
     for j in range(n_out):
         dZ = np.float64(deltas[d_off + j])  # float64 products, as the batched path sums them
@@ -214,7 +212,7 @@ def _dense_backward_one_row(src, src_off, params, grads, layout, i, deltas, d_of
             norm2 += np.float64(g) * g
         grads[b_off + j] = g = real(dZ)
         norm2 += np.float64(g) * g
-    if i > 0:
+    if input_gradient:
         for k in range(n_in):
             s = 0.0
             for j in range(n_out):
@@ -225,27 +223,29 @@ def _dense_backward_one_row(src, src_off, params, grads, layout, i, deltas, d_of
 
 @njit(cache=True, inline="always")
 def forward_pass(x, x_off, rows, params, layout, acts):
-    """Every layer's forward for one batch, x (rows, n_in) flat from x_off; the output is
-    the last layer's block of acts."""
-    dense_forward(x, x_off, rows, params, layout, 0, acts, layout[0, A_OFF])
-    for i in range(1, layout.shape[0]):
-        dense_forward(acts, layout[i - 1, A_OFF], rows, params, layout, i,
-                      acts, layout[i, A_OFF])
+    """Every layer's forward for one batch, x (rows, n_in) flat from x_off, each layer as
+    its layout row says; the output is the last layer's block of acts."""
+    for i in range(layout.shape[0]):
+        src, src_off = (x, x_off) if i == 0 else (acts, layout[i - 1, A_OFF])
+        dense_forward_at(src, src_off, rows, params, layout[i, N_IN], layout[i, N_OUT],
+                         layout[i, W_OFF], layout[i, B_OFF], layout[i, ACT], acts,
+                         layout[i, A_OFF])
 
 
 @njit(cache=True, inline="always")
 def backward_pass(x, x_off, rows, params, grads, layout, acts, deltas, half):
-    """Every layer's backward, from dLoss/dOutput at deltas[0:]; each layer's input
-    gradient goes to the other half of deltas (offsets 0 and half take turns). Returns the
-    squared norm of the whole gradient."""
+    """Every layer's backward, from dLoss/dOutput at deltas[0:]; input gradients go to the
+    other half of deltas (0 and half take turns). Returns the gradient's squared norm."""
     d_off, s_off = 0, half
     norm2 = 0.0
-    for i in range(layout.shape[0] - 1, 0, -1):
-        norm2 += dense_backward(acts, layout[i - 1, A_OFF], rows, params, grads, layout, i,
-                                acts, deltas, d_off, s_off)
+    for i in range(layout.shape[0] - 1, -1, -1):
+        src, src_off = (x, x_off) if i == 0 else (acts, layout[i - 1, A_OFF])
+        norm2 += dense_backward_at(src, src_off, rows, params, grads, layout[i, N_IN],
+                                   layout[i, N_OUT], layout[i, W_OFF], layout[i, B_OFF],
+                                   layout[i, ACT], acts, layout[i, A_OFF], deltas, d_off,
+                                   s_off, i > 0)
         d_off, s_off = s_off, d_off
-    return norm2 + dense_backward(x, x_off, rows, params, grads, layout, 0, acts, deltas,
-                                  d_off, s_off)
+    return norm2
 
 
 @njit(cache=True, inline="always")

@@ -1,7 +1,7 @@
 """minibp.engines.kernels.loop against plain loops written here, compiled and as py_func.
 
 Shapes (1, 1), (1, n), (batch, 1) and an odd (7, 13) cover the loops' edges; rows == 1
-takes its own path in dense_backward, so both paths are covered.
+takes its own path in dense_backward_at, so both paths are covered.
 """
 
 import math
@@ -47,11 +47,11 @@ def variants(kernel):
 
 @pytest.mark.parametrize("name", list(ACTIVATION_CODES))
 @pytest.mark.parametrize("rows,n_in,n_out", SHAPES)
-@pytest.mark.parametrize("forward", variants(K.dense_forward))
+@pytest.mark.parametrize("forward", variants(K.dense_forward_at))
 def test_dense_forward_matches_a_plain_loop(forward, rows, n_in, n_out, name):
     W, b, layout, params, X, _ = one_layer(rows, n_in, n_out, name)
     out = np.full(rows * n_out, np.nan)
-    forward(X.ravel(), 0, rows, params, layout, 0, out, 0)
+    forward(X.ravel(), 0, rows, params, *layout[0, :5], out, 0)
     for r in range(rows):
         for j in range(n_out):
             z = sum(X[r, k] * W[j, k] for k in range(n_in)) + b[j]
@@ -61,21 +61,18 @@ def test_dense_forward_matches_a_plain_loop(forward, rows, n_in, n_out, name):
 
 @pytest.mark.parametrize("name", list(ACTIVATION_CODES))
 @pytest.mark.parametrize("rows,n_in,n_out", SHAPES)
-@pytest.mark.parametrize("backward", variants(K.dense_backward))
+@pytest.mark.parametrize("backward", variants(K.dense_backward_at))
 def test_dense_backward_matches_a_plain_loop(backward, rows, n_in, n_out, name):
     W, b, layout, params, X, rng = one_layer(rows, n_in, n_out, name)
     acts = np.empty(rows * n_out)
-    K.dense_forward(X.ravel(), 0, rows, params, layout, 0, acts, 0)
+    K.dense_forward_at(X.ravel(), 0, rows, params, *layout[0, :5], acts, 0)
     A = acts.reshape(rows, n_out).copy()
     dA = rng.normal(size=(rows, n_out))
-    # Layer 0 computes no input gradient, so check the layer as layer 1 of a layout whose
-    # row 0 is a never-read stand-in.
-    two = np.vstack([[n_in, n_in, 0, 0, 0, 0], layout[0]])
     deltas = np.zeros(2 * rows * max(n_in, n_out))
     deltas[:rows * n_out] = dA.ravel()
     grads = np.full(params.size, np.nan)
-    norm2 = backward(X.ravel(), 0, rows, params, grads, two, 1, acts, deltas, 0,
-                     deltas.size // 2)
+    norm2 = backward(X.ravel(), 0, rows, params, grads, *layout[0, :5], acts, 0, deltas, 0,
+                     deltas.size // 2, True)
     dZ = [[dA[r, j] * plain_derivative(A[r, j], name) for j in range(n_out)]
           for r in range(rows)]
     dW = [[sum(dZ[r][j] * X[r, k] for r in range(rows)) for k in range(n_in)]

@@ -1,0 +1,109 @@
+"""How long a model structure takes to compile, and to load from the cache, in fresh processes.
+
+For each structure below, three processes share an empty NUMBA_CACHE_DIR and an empty
+MINIBP_CACHE_DIR (so nothing from an earlier run counts):
+
+1. the first compiled fit of a process: numba's own start (LLVM, typing tables) plus the
+   structure's loop: what a user's very first fit waits;
+2. in that same process, after a fit of another structure: the structure's compile alone;
+3. a new process, the cache now filled: the first fit loads the loop from disk.
+
+The same is measured for the generic loop (MINIBP_SPECIALIZE=0) beside it. Each figure is
+the median over ``--repeats`` rounds (fresh folders each round). Run:
+``python benchmarks/compile_times.py --repeats 3 [--write-docs]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+from benchmarks.harness import REPO
+from benchmarks.machine import cpu_model
+
+PROBE = """
+import json, sys, time
+import numpy as np
+import minibp
+X, Y = minibp.examples.chapter_data()
+Xw, Yw = np.random.default_rng(0).normal(size=(256, 784)), np.arange(256) % 10
+FITS = {
+    "W1 SGD": lambda: (minibp.examples.chapter_network(), X, Y, "squared", minibp.SGD(0.5),
+                       dict(batch_size=1, shuffle=False)),
+    "W1 Adam": lambda: (minibp.examples.chapter_network(), X, Y, "squared",
+                        minibp.Adam(0.01), dict(batch_size=1, shuffle=False)),
+    "W2 momentum": lambda: (minibp.mlp([2, 5, 1], "sigmoid", "sigmoid", seed=0),
+                            minibp.examples.xor_data()[0], minibp.examples.xor_data()[1],
+                            "squared", minibp.SGD(0.5, 0.9), dict(batch_size=1, seed=0)),
+    "784-256-128-10 xent SGD": lambda: (
+        minibp.mlp([784, 256, 128, 10], "sigmoid", None, seed=0), Xw, Yw, "xent",
+        minibp.SGD(0.05), dict(batch_size=128, seed=0)),
+}
+def first_fit(name):
+    model, X_, Y_, loss, optimizer, options = FITS[name]()
+    start = time.perf_counter()
+    model.fit(X_, Y_, loss=loss, optimizer=optimizer, epochs=1, engine="numba", verbose=0,
+              **options)
+    return time.perf_counter() - start
+result = {name: first_fit(name) for name in sys.argv[1:]}
+print(json.dumps(result))
+"""
+
+STRUCTURES = ("W1 SGD", "W1 Adam", "W2 momentum", "784-256-128-10 xent SGD")
+WARM = "W2 momentum"   # compiled first in step 2, so the structure's own compile is alone
+
+
+def run_probe(names, numba_dir, minibp_dir, specialize: bool) -> dict[str, float]:
+    env = dict(os.environ, NUMBA_CACHE_DIR=numba_dir, MINIBP_CACHE_DIR=minibp_dir,
+               MINIBP_SPECIALIZE="1" if specialize else "0", PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, "-c", PROBE, *names], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def measure(name: str, specialize: bool) -> dict[str, float]:
+    """The three figures for one structure, fresh folders."""
+    with tempfile.TemporaryDirectory() as numba_dir, tempfile.TemporaryDirectory() as mine:
+        first = run_probe([name], numba_dir, mine, specialize)[name]
+    with tempfile.TemporaryDirectory() as numba_dir, tempfile.TemporaryDirectory() as mine:
+        warm = "W1 SGD" if name == WARM else WARM
+        alone = run_probe([warm, name], numba_dir, mine, specialize)[name]
+        loaded = run_probe([name], numba_dir, mine, specialize)[name]
+    return {"first fit of a process": first, "compile alone": alone, "load": loaded}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args(argv)
+    rows = []
+    for name in STRUCTURES:
+        for specialize in (True, False):
+            rounds = [measure(name, specialize) for _ in range(args.repeats)]
+            medians = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+            rows.append((name, "specialized" if specialize else "generic", medians))
+            print(name, rows[-1][1], {k: round(v, 2) for k, v in medians.items()}, flush=True)
+    table = [f"Measured by `python benchmarks/compile_times.py --repeats {args.repeats}` on "
+             f"{cpu_model()} ({os.cpu_count()} cores); seconds, medians of "
+             f"{args.repeats} rounds, each in fresh processes with empty caches.", "",
+             "| structure (one epoch) | loop | first fit of a process | compile alone "
+             "| load from the cache |", "| --- | --- | --- | --- | --- |"]
+    table += [f"| {name} | {loop} | {m['first fit of a process']:.2f} | "
+              f"{m['compile alone']:.2f} | {m['load']:.2f} |" for name, loop, m in rows]
+    text = "\n".join(table)
+    print(text)
+    if args.write_docs:
+        from benchmarks.report import replace_section
+
+        page = REPO / "docs" / "performance.md"
+        page.write_text(replace_section(page.read_text(), "compile-times", text + "\n"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The specialized training loop's driver: a template, read as text, never imported.
+
+minibp.engines.specialize writes, for each model structure, one Python file: the text of
+loop.py, then the structure's facts as module constants and its layers as straight-line
+calls (forward_layers, backward_layers), then this file's text below the marker. numba
+compiles that file with ``cache=True``: the constants fold, the branches they decide vanish,
+and loop.py's kernels inline with each layer's sizes and activation fixed. The file holds
+everything it inlines, as loop.py does (kernels/__init__.py says why), and its name is a
+hash of its text, so a changed loop.py or template makes a new file, never a stale kernel.
+
+The constants (each True or False unless said): SHUFFLED, WEIGHTED (sample weights),
+WITH_L2, WITH_CLIP, WITH_ADAM (else SGD), CONSTANT_SCHEDULE, ALL_TRAINABLE (nothing frozen),
+LOSS_CODE (a loss code); loop.py gives the rest. ``train_epochs`` takes loop.train_epochs's
+arguments and returns what it returns, computed by the same operations in the same order
+(tests/engines/test_specialized.py holds the two together).
+"""
+# ruff: noqa: F821 - the names come from loop.py and the generated constants above the marker
+
+# -- template --------------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net, scratch,
+                 loss, optimizer, epoch_losses, report, budget, resume):
+    """loop.train_epochs for this structure: shuffle and loss are fixed by SHUFFLED and LOSS_CODE
+    (the arguments are kept so both loops take the same call)."""
+    X, Y, w = data
+    params, grads, layout, blocks = net
+    acts, x_buf, y_buf, w_buf, deltas = scratch
+    settings, state0, state1, lrs = optimizer
+    l2, clip_norm = settings[L2], settings[CLIP_NORM]
+    lr = settings[LR_0] * settings[LR_SCALE]
+    counter = int(settings[STEPS])
+    n_in, n_out = layout[0, N_IN], layout[layout.shape[0] - 1, N_OUT]
+    n = X.shape[0] // n_in
+    half = deltas.shape[0] // 2
+    everything = np.zeros((1, 3), np.int64)
+    everything[0, 1] = params.shape[0]
+    updated = everything if ALL_TRAINABLE else blocks
+    step = first_step
+    for e in range(epochs):
+        first_row, total, seen = int(resume[0]), resume[1], resume[2]
+        for start in range(first_row, n, batch_size):
+            if step - first_step == budget:
+                resume[0], resume[1], resume[2] = start, total, seen
+                return e
+            rows = min(batch_size, n - start)
+            if SHUFFLED:
+                if start == 0:
+                    for i in range(n):
+                        order[i] = i
+                    rng.shuffle(order)
+                gather_rows(X, n_in, order, start, rows, x_buf)
+                gather_rows(Y, n_out, order, start, rows, y_buf)
+                if WEIGHTED:
+                    gather_rows(w, 1, order, start, rows, w_buf)
+                x, x_off, y, y_off = x_buf, 0, y_buf, 0
+                weight, w_off = (w_buf if WEIGHTED else w), 0
+            else:
+                x, x_off, y, y_off = X, start * n_in, Y, start * n_out
+                weight, w_off = w, start
+            forward_layers(x, x_off, rows, params, layout, acts)
+            value, share = loss_forward_backward(acts, layout[layout.shape[0] - 1, A_OFF], y,
+                                                 y_off, weight, w_off, rows, n_out, LOSS_CODE,
+                                                 deltas)
+            norm2 = backward_layers(x, x_off, rows, params, grads, layout, acts, deltas, half)
+            if WEIGHTED and share == 0.0:
+                report[0], report[1], report[2] = 2.0, step, value
+                return e
+            if WITH_L2:
+                value += 0.5 * l2 * l2_penalty(params, grads, blocks, l2, rows) / rows
+                norm2 = squared_norm(grads, everything)
+            if not (np.isfinite(value) and np.isfinite(norm2)):
+                report[0], report[1], report[2] = 1.0, step, value
+                return e
+            if WITH_CLIP:
+                clip_gradients(grads, blocks, clip_norm)
+            k = step - first_step
+            if not CONSTANT_SCHEDULE:
+                lr = scheduled_lr(settings, lrs, k, counter + k)
+            if WITH_ADAM:
+                t = float(counter + k + 1)
+                finite = adam_step(params, grads, state0, state1, updated, lr, t, settings)
+            else:
+                finite = sgd_update(params, grads, state0, updated, lr, settings)
+            if not finite:
+                report[0], report[1], report[2] = 3.0, step, value
+                return e
+            total += value * share
+            seen += share
+            step += 1
+        resume[0] = resume[1] = resume[2] = 0.0
+        epoch_losses[e] = total / seen
+    return epochs
