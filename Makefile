@@ -1,7 +1,7 @@
 # Three entry points for a fresh machine with only Python 3.10+ and make:
 #   make demo   - the chapter's worked example, computed by minibp
 #   make test   - ruff, then the whole test suite
-#   make bench  - the benchmark harness (installs the bench and plot extras: torch,
+#   make bench  - the benchmark harness (installs the bench and plot extras: torch, jax,
 #                 threadpoolctl, matplotlib);
 #                 options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick --write-docs"
 # Each creates .venv if it is missing and (re)installs minibp into it when pyproject.toml

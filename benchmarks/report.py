@@ -51,7 +51,7 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 WORKLOAD_HEADER = ["competitor", "first call: empty cache / cached (ms)", "median (ms)",
                    "IQR (ms)", "process medians (ms)", "us/step", "vs chapter", "vs PyTorch",
-                   "max abs diff of weights vs chapter"]
+                   "vs JAX", "max abs diff of weights vs chapter"]
 
 
 def sgd_results(entry: dict) -> list[dict]:
@@ -79,7 +79,7 @@ def workload_table(entry: dict) -> str:
                      f"{ms(result['q1_s'])} - {ms(result['q3_s'])}",
                      f"{ms(min(medians))} - {ms(max(medians))}",
                      f"{result['us_per_step']:.3g}", times(result.get("speedup_vs_chapter")),
-                     times(result.get("speedup_vs_torch")),
+                     times(result.get("speedup_vs_torch")), times(result.get("speedup_vs_jax")),
                      "-" if diff is None else f"{diff:.1e}"
                      + ("" if result["repeatable"] else " (runs differ!)")])
     notes = [f"{entry['key']}: {entry['title']}; median of {entry['repeats']} samples in each "

@@ -53,6 +53,7 @@ class Competitor:
 
 BASELINE = "chapter"   # W1/W2: every ratio is against this one, measured in the same run
 TORCH = "torch"
+JAX = "jax_step"       # W1/W2: the "vs JAX" ratios are against this one (JAX as tutorials write it)
 MLP_BASELINE = "gemm_bound"      # W3/W4: every ratio is against this one
 MLP_NEEDED = "gemm_needed"       # W3/W4: and against the products a step really needs
 MLP_REFERENCE = "numpy_mlp"      # W3/W4: every competitor's weights are compared with its
@@ -84,6 +85,10 @@ COMPETITORS = [
     Competitor("minibp_numba", "minibp fit, engine='numba'", "minibp_engines",
                {"engine": "numba"}),
     Competitor("numba_floor", "hand-written numba loop (the floor)", "numba_floor"),
+    Competitor("jax_step", "JAX jit step + Python loop", "jax_sgd", {"mode": "step"},
+               workloads=ALL),
+    Competitor("jax_loop", "JAX whole run (lax.fori_loop)", "jax_sgd", {"mode": "loop"},
+               workloads=ALL),
     Competitor("torch_adam", "PyTorch autograd + optim.Adam", "torch_sgd", optimizer="adam",
                sgd_twin="torch"),
     Competitor("torch_mlp_adam", "PyTorch nn + optim.Adam", "torch_mlp", workloads=MLP_ADAM,
