@@ -129,8 +129,8 @@ class Session:
         """The module whose train_epochs runs the next call: specialized, or loop."""
         structure = specialize.structure_of(
             self.layer_facts, self.loss_id, settings, shuffle=self.shuffle,
-            weighted=len(self.w) > 0, all_trainable=len(self.flat.blocks) == 2 * len(
-                self.flat.layers))
+            weighted=len(self.w) > 0, batch_size=self.batch_size,
+            all_trainable=len(self.flat.blocks) == 2 * len(self.flat.layers))
         return specialize.kernels_for(structure) or loop
 
     def _position(self) -> int:

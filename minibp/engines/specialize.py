@@ -3,10 +3,10 @@
 The generic loop (kernels/loop.py) reads each layer's sizes and activation from a table
 and tests the loss, the optimizer and every option at run time, every step. Here a model's
 structure (its layers' sizes and activations, the loss, the optimizer's family, which
-options are on, whether anything is frozen) becomes a Python file of its own: loop.py's
-text, the structure as constants and straight-line layer calls, and the driver of
-kernels/specialized.py. numba compiles it once (``cache=True``, machine code beside the
-file), and a new process loads it from disk.
+options are on, whether anything is frozen, whether batches are single rows) becomes a
+Python file of its own: loop.py's text, the structure as constants and straight-line layer
+calls, and the driver of kernels/specialized.py. numba compiles it once (``cache=True``,
+machine code beside the file), and a new process loads it from disk.
 
 - The file's name is a hash of its text and of minibp's, numba's and Python's versions:
   any change to the kernels, the template or the tools makes a new file, never a stale
@@ -57,12 +57,14 @@ class Structure:
     with_adam: bool
     constant_schedule: bool
     all_trainable: bool
+    single_row: bool = False
 
     def constants(self) -> dict[str, object]:
         return {"SHUFFLED": self.shuffled, "WEIGHTED": self.weighted,
                 "WITH_L2": self.with_l2, "WITH_CLIP": self.with_clip,
                 "WITH_ADAM": self.with_adam, "CONSTANT_SCHEDULE": self.constant_schedule,
-                "ALL_TRAINABLE": self.all_trainable, "LOSS_CODE": self.loss}
+                "ALL_TRAINABLE": self.all_trainable, "SINGLE_ROW": self.single_row,
+                "LOSS_CODE": self.loss}
 
 
 def layer_facts(flat) -> tuple[tuple, ...]:
@@ -76,7 +78,7 @@ def layer_facts(flat) -> tuple[tuple, ...]:
 
 
 def structure_of(layers, loss_id: int, settings: np.ndarray, *, shuffle: bool,
-                 weighted: bool, all_trainable: bool) -> Structure:
+                 weighted: bool, all_trainable: bool, batch_size: int = 2) -> Structure:
     """The Structure of one compiled call: layers from layer_facts, settings the kernels'
     settings vector (update_settings.settings)."""
     return Structure(
@@ -84,7 +86,7 @@ def structure_of(layers, loss_id: int, settings: np.ndarray, *, shuffle: bool,
         with_l2=bool(settings[loop.L2] != 0.0), with_clip=bool(settings[loop.CLIP_NORM] > 0.0),
         with_adam=bool(settings[loop.FAMILY] == loop.ADAM),
         constant_schedule=bool(settings[loop.SCHEDULE] == loop.CONSTANT_LR),
-        all_trainable=bool(all_trainable))
+        all_trainable=bool(all_trainable), single_row=batch_size == 1)
 
 
 def source(structure: Structure) -> str:

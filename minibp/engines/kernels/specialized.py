@@ -10,9 +10,10 @@ hash of its text, so a changed loop.py or template makes a new file, never a sta
 
 The constants (each True or False unless said): SHUFFLED, WEIGHTED (sample weights),
 WITH_L2, WITH_CLIP, WITH_ADAM (else SGD), CONSTANT_SCHEDULE, ALL_TRAINABLE (nothing frozen),
-LOSS_CODE (a loss code); loop.py gives the rest. ``train_epochs`` takes loop.train_epochs's
-arguments and returns what it returns, computed by the same operations in the same order
-(tests/engines/test_specialized.py holds the two together).
+SINGLE_ROW (batch_size 1: the batched paths fold away), LOSS_CODE (a loss code); loop.py
+gives the rest. ``train_epochs`` takes loop.train_epochs's arguments and returns what it
+returns, computed by the same operations in the same order (tests/engines/
+test_specialized.py holds the two together).
 """
 # ruff: noqa: F821 - the names come from loop.py and the generated constants above the marker
 
@@ -37,6 +38,12 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
     everything = np.zeros((1, 3), np.int64)
     everything[0, 1] = params.shape[0]
     updated = everything if ALL_TRAINABLE else blocks
+    # The batch's arrays, bound once: rebinding an array in the loop costs two atomic
+    # reference-count updates per step. Shuffled batches of several rows are gathered into
+    # the buffers; a single row, and unshuffled batches, are read in place from the data.
+    gathered = SHUFFLED and not SINGLE_ROW
+    x, y = (x_buf, y_buf) if gathered else (X, Y)
+    weight = w_buf if gathered and WEIGHTED else w
     step = first_step
     for e in range(epochs):
         first_row, total, seen = int(resume[0]), resume[1], resume[2]
@@ -44,21 +51,20 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
             if step - first_step == budget:
                 resume[0], resume[1], resume[2] = start, total, seen
                 return e
-            rows = min(batch_size, n - start)
-            if SHUFFLED:
-                if start == 0:
-                    for i in range(n):
-                        order[i] = i
-                    rng.shuffle(order)
+            rows = 1 if SINGLE_ROW else min(batch_size, n - start)  # 1: no row loops
+            if SHUFFLED and start == 0:  # a new epoch's order, drawn only once it runs
+                for i in range(n):
+                    order[i] = i
+                rng.shuffle(order)
+            if gathered:
                 gather_rows(X, n_in, order, start, rows, x_buf)
                 gather_rows(Y, n_out, order, start, rows, y_buf)
                 if WEIGHTED:
                     gather_rows(w, 1, order, start, rows, w_buf)
-                x, x_off, y, y_off = x_buf, 0, y_buf, 0
-                weight, w_off = (w_buf if WEIGHTED else w), 0
+                x_off, y_off, w_off = 0, 0, 0
             else:
-                x, x_off, y, y_off = X, start * n_in, Y, start * n_out
-                weight, w_off = w, start
+                row = order[start] if SHUFFLED else start
+                x_off, y_off, w_off = row * n_in, row * n_out, row
             forward_layers(x, x_off, rows, params, layout, acts)
             value, share = loss_forward_backward(acts, layout[layout.shape[0] - 1, A_OFF], y,
                                                  y_off, weight, w_off, rows, n_out, LOSS_CODE,
