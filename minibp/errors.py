@@ -206,6 +206,9 @@ def as_numeric(values, name: str, who: str) -> np.ndarray:
                      f"e.g. {name}.astype(float) or its .real, first")
 
 
+SMALL = 4096  # check_finite: up to this many values, np.isfinite(values).all() is cheaper
+
+
 def all_finite(values: np.ndarray) -> bool:
     """No NaN or infinity in values: one sum, no temporaries (the ndarray method, cheaper than
     np.sum on small arrays), and an elementwise look only when the sum is not finite (NaN,
@@ -219,9 +222,13 @@ def check_finite(values: np.ndarray, name: str, who: str) -> None:
     NonFiniteInputError names the array, how many of each kind, and the first row."""
     if values.dtype.kind not in "fc" or values.size == 0:
         return
-    with np.errstate(over="ignore", invalid="ignore"):
-        if all_finite(values):
+    if values.size <= SMALL:  # one elementwise look: cheaper than entering np.errstate
+        if np.isfinite(values).all():
             return
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if all_finite(values):
+                return
     bad = ~np.isfinite(values)
     if bad.any():  # else the sum only overflowed: the data is fine
         where = np.argwhere(bad)[0]

@@ -118,8 +118,10 @@ class Session:
         settings = update_settings.settings(optimizer, self.clip_norm)
         update = (settings, flat.state[0], flat.state[1], update_settings.lrs_ahead(
             optimizer, min(budget, epochs * self.per_epoch)))
-        finished = self._kernels(settings).train_epochs(
-            (self.X, self.T, self.w), self.order, self.rng, self.shuffle, self.batch_size,
+        kernels = self._kernels(settings)
+        rng = self.rng if self.shuffle or kernels is loop else None  # see specialized.py
+        finished = kernels.train_epochs(
+            (self.X, self.T, self.w), self.order, rng, self.shuffle, self.batch_size,
             epochs, position, flat.net, flat.scratch, self.loss_id, update, losses,
             self.report, budget, self.resume)
         self.epoch += finished

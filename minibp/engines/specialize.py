@@ -23,6 +23,7 @@ import importlib.util
 import os
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,6 +153,7 @@ def cache_folder() -> Path:
 
 
 _LOADED: dict[Structure, object] = {}
+_LOADING = threading.Lock()
 
 
 def kernels_for(structure: Structure):
@@ -162,11 +164,13 @@ def kernels_for(structure: Structure):
     module = _LOADED.get(structure)
     if module is not None or len(_LOADED) >= MAX_PER_PROCESS:
         return module
-    path, text = kernel_file(source(structure))
-    if not path.exists() or path.read_text() != text:  # missing, or not ours: (re)write
-        _write_atomically(path, text)
-    _LOADED[structure] = module = _import(path, f"minibp_{path.stem}")
-    return module
+    with _LOADING:  # two threads fitting new models: one writes and imports at a time
+        if structure not in _LOADED and len(_LOADED) < MAX_PER_PROCESS:
+            path, text = kernel_file(source(structure))
+            if not path.exists() or path.read_text() != text:  # missing, or not ours
+                _write_atomically(path, text)
+            _LOADED[structure] = _import(path, f"minibp_{path.stem}")
+        return _LOADED.get(structure)
 
 
 def kernel_file(source_text: str) -> tuple[Path, str]:

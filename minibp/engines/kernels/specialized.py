@@ -23,8 +23,9 @@ test_specialized.py holds the two together).
 @njit(cache=True, error_model="numpy")
 def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net, scratch,
                  loss, optimizer, epoch_losses, report, budget, resume):
-    """loop.train_epochs for this structure: shuffle and loss are fixed by SHUFFLED and LOSS_CODE
-    (the arguments are kept so both loops take the same call)."""
+    """loop.train_epochs for this structure: shuffle and loss are fixed by SHUFFLED and
+    LOSS_CODE (the arguments are kept so both loops take the same call). Unshuffled, rng may
+    be None: numba types a Generator argument in Python at every call (about 20 us)."""
     X, Y, w = data
     params, grads, layout, blocks = net
     acts, x_buf, y_buf, w_buf, deltas = scratch
@@ -52,10 +53,11 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
                 resume[0], resume[1], resume[2] = start, total, seen
                 return e
             rows = 1 if SINGLE_ROW else min(batch_size, n - start)  # 1: no row loops
-            if SHUFFLED and start == 0:  # a new epoch's order, drawn only once it runs
-                for i in range(n):
-                    order[i] = i
-                rng.shuffle(order)
+            if SHUFFLED:  # unshuffled, the branch is pruned before typing: rng may be None
+                if start == 0:  # a new epoch's order, drawn only once it runs
+                    for i in range(n):
+                        order[i] = i
+                    rng.shuffle(order)
             if gathered:
                 gather_rows(X, n_in, order, start, rows, x_buf)
                 gather_rows(Y, n_out, order, start, rows, y_buf)
