@@ -73,7 +73,7 @@ def layer_facts(flat) -> tuple[tuple, ...]:
     for a small model (every layer at most SMALL_LAYER weights), whose loops then unroll;
     for a larger one only the activations are fixed, (None, None, None, None, activation),
     and models of the same depth and activations share one compiled loop."""
-    rows = [[int(v) for v in row[[N_IN, N_OUT, W_OFF, B_OFF, ACT]]] for row in flat.layout]
+    rows = flat.layout[:, [N_IN, N_OUT, W_OFF, B_OFF, ACT]].tolist()
     small = all(n_in * n_out <= SMALL_LAYER for n_in, n_out, *_ in rows)
     return tuple(tuple(row) if small else (None,) * 4 + (row[-1],) for row in rows)
 
