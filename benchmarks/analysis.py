@@ -3,8 +3,8 @@
 W1/W2 (group "chapter"): speedups against the chapter's pure Python, PyTorch and JAX, weights
 against the chapter's. W3/W4 (group "mlp"): time over the GEMM-only bound's, samples per
 second, weights against plain NumPy's as a relative difference (see max_rel_difference).
-Competitors that train with Adam are held to an Adam reference instead, and timed against
-the same code with SGD too: adam_analysis.py.
+Competitors that train with Adam (or momentum SGD) are held to a reference with the same
+optimizer instead, and timed against the same code with SGD too: adam_analysis.py.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from benchmarks.competitors import (
     MLP_NEEDED,
     MLP_REFERENCE,
     MLP_TORCH,
+    MOMENTUM_REFERENCE,
+    REFERENCES,
     TORCH,
 )
 from benchmarks.harness import max_abs_difference, speedup
@@ -32,8 +34,14 @@ AGREEMENT = 1e-12          # every competitor's final weights, against the basel
 COMPILED_MINIBP = ("minibp", "minibp_numba")
 TARGETS = {"vs_chapter": 40.0, "vs_torch": 1000.0, "import_s": 0.15}
 # The speed issue's W1/W2 targets for minibp's default engine: W1 at least 50x the chapter;
-# both within 1.25x of the hand-written floor and faster than JAX's whole-run loop.
+# both within 1.25x of the hand-written floor and faster than JAX's whole-run loop; and so
+# with momentum SGD and with Adam, the floor and JAX then running the same optimizer.
 W1_VS_CHAPTER, VS_FLOOR, FLOOR, JAX_LOOP = 50.0, 1.25, "numba_floor", "jax_loop"
+SPEED_ISSUE = {   # optimizer: (minibp's default engine, the floor, JAX's whole-run loop)
+    "sgd": ("minibp", FLOOR, JAX_LOOP),
+    "momentum": ("minibp_momentum", "numba_floor_momentum", "jax_loop_momentum"),
+    "adam": ("minibp_adam", "numba_floor_adam", "jax_loop_adam"),
+}
 # W3/W4: one epoch from the same start; relative, since float32 keeps about 7 digits and the
 # implementations sum in different orders (measured: about 1e-6 in float32, 1e-15 in float64).
 MLP_AGREEMENT = {"float32": 1e-3, "float64": 1e-10}
@@ -42,18 +50,19 @@ MLP_TARGET_VS_BOUND = 1.2  # minibp (engine auto) within 1.2x of the GEMM-only b
 
 def compare(results: dict) -> None:
     """Add speedups against the baseline, PyTorch and JAX (its jit step), and weight
-    differences, in place; for the Adam competitors, against PyTorch's Adam and the Adam
-    reference (adam_analysis)."""
+    differences, in place; for the Adam (momentum) competitors, against PyTorch's Adam
+    (momentum SGD), speedup_vs_torch_adam (speedup_vs_torch_momentum), and the reference with
+    their optimizer (adam_analysis)."""
     base = results.get(BASELINE, {})
     torch = results.get(TORCH, {})
     jax = results.get(JAX, {})
-    torch_adam = results.get(ADAM_REFERENCE, {})
     for result in results.values():
         if result["status"] != "ok":
             continue
-        if optimizer_of(result) == "adam":
-            result["speedup_vs_torch_adam"] = speedup(torch_adam.get("median_s"),
-                                                      result["median_s"])
+        if optimizer_of(result) != "sgd":
+            name = REFERENCES[optimizer_of(result)]
+            result[f"speedup_vs_{name}"] = speedup(results.get(name, {}).get("median_s"),
+                                                   result["median_s"])
             continue
         result["speedup_vs_chapter"] = speedup(base.get("median_s"), result["median_s"])
         result["speedup_vs_torch"] = speedup(torch.get("median_s"), result["median_s"])
@@ -61,7 +70,8 @@ def compare(results: dict) -> None:
         if base.get("status") == "ok":
             result["max_abs_diff_vs_chapter"] = max_abs_difference(result["weights"],
                                                                    base["weights"])
-    adam_analysis.compare(results, ADAM_REFERENCE)
+    for optimizer, preferred in REFERENCES.items():
+        adam_analysis.compare(results, preferred, optimizer)
 
 
 def entry(workload, results: dict, repeats: int, processes: int) -> dict:
@@ -80,8 +90,10 @@ def entry(workload, results: dict, repeats: int, processes: int) -> dict:
     compare(results)
     base = results.get(BASELINE, {})
     found["final_loss"] = final_loss(workload, base["weights"]) if "weights" in base else None
-    return found | adam_analysis.entry_fields(workload, results, ADAM_REFERENCE, final_loss,
-                                              "adam_final_loss")
+    return (found | adam_analysis.entry_fields(workload, results, ADAM_REFERENCE, final_loss,
+                                               "adam_final_loss")
+            | adam_analysis.entry_fields(workload, results, MOMENTUM_REFERENCE, final_loss,
+                                         "momentum_final_loss", "momentum"))
 
 
 def compare_mlp(results: dict, samples: int) -> None:
@@ -98,7 +110,7 @@ def compare_mlp(results: dict, samples: int) -> None:
         result["time_vs_bound_paired"] = paired_ratio(result, bound)
         result["time_vs_needed"] = speedup(result["median_s"], needed.get("median_s"))
         result["samples_per_s"] = samples / result["median_s"]
-        if optimizer_of(result) == "adam":
+        if optimizer_of(result) != "sgd":
             continue                                  # held to the Adam reference below
         ours, theirs = result.get("weights"), reference.get("weights")
         result["max_rel_diff_vs_reference"] = (
@@ -153,12 +165,16 @@ def targets(workloads: dict, startup: dict | None) -> list[dict]:
                                        f">= {TARGETS[field]:g}x", value is not None
                                        and value >= TARGETS[field], value and f"{value:.1f}x"))
         rows += speed_issue_targets(key, results)
+        for optimizer in ("momentum", "adam"):       # when its floor or JAX loop was chosen
+            if set(SPEED_ISSUE[optimizer][1:]) & set(results):
+                rows += speed_issue_targets(key, results, optimizer)
         worst = max((r.get("max_abs_diff_vs_chapter", 0.0) for r in results.values()
                      if r["status"] == "ok" and optimizer_of(r) == "sgd"), default=None)
         rows.append(target_row(f"{key}: every competitor ends at the chapter's weights", worst,
                                f"<= {AGREEMENT:g}", worst is not None and worst <= AGREEMENT,
                                worst is not None and f"{worst:.1e}"))
         rows += adam_analysis.targets(key, entry, ADAM_REFERENCE)
+        rows += adam_analysis.targets(key, entry, MOMENTUM_REFERENCE, "momentum")
     if startup:
         seconds = startup["import"]["import_minibp_s"]
         rows.append(target_row("`import minibp`, fresh process (median)", seconds,
@@ -173,24 +189,27 @@ def targets(workloads: dict, startup: dict | None) -> list[dict]:
     return rows
 
 
-def speed_issue_targets(key: str, results: dict) -> list[dict]:
+def speed_issue_targets(key: str, results: dict, optimizer: str = "sgd") -> list[dict]:
     """W1/W2, minibp's default engine: within VS_FLOOR of the floor, faster than JAX's
-    whole-run loop, and (W1) at least W1_VS_CHAPTER times the chapter."""
-    minibp = results.get("minibp", {}).get("median_s")
-    label = BY_NAME["minibp"].label
+    whole-run loop, and (W1, SGD) at least W1_VS_CHAPTER times the chapter; with momentum SGD
+    or Adam, each of the three training with that optimizer (SPEED_ISSUE)."""
+    ours, floor_name, jax_name = SPEED_ISSUE[optimizer]
+    minibp = results.get(ours, {}).get("median_s")
+    label = BY_NAME[ours].label
     rows = []
-    if key == "W1":
+    if key == "W1" and optimizer == "sgd":
         value = speedup(results.get(BASELINE, {}).get("median_s"), minibp)
         rows.append(target_row(f"W1: {label}, times faster than chapter's pure Python", value,
                                f">= {W1_VS_CHAPTER:g}x", value is not None
                                and value >= W1_VS_CHAPTER, value and f"{value:.1f}x"))
-    floor = results.get(FLOOR, {}).get("median_s")
+    floor = results.get(floor_name, {}).get("median_s")
     ratio = minibp / floor if minibp and floor else None
-    rows.append(target_row(f"{key}: {label}, time / the hand-written floor's", ratio,
+    same = "" if optimizer == "sgd" else f" ({floor_name})"
+    rows.append(target_row(f"{key}: {label}, time / the hand-written floor's{same}", ratio,
                            f"<= {VS_FLOOR:g}x", ratio is not None and ratio <= VS_FLOOR,
                            ratio and f"{ratio:.2f}x"))
-    faster = speedup(results.get(JAX_LOOP, {}).get("median_s"), minibp)
-    rows.append(target_row(f"{key}: {label}, times faster than {BY_NAME[JAX_LOOP].label}",
+    faster = speedup(results.get(jax_name, {}).get("median_s"), minibp)
+    rows.append(target_row(f"{key}: {label}, times faster than {BY_NAME[jax_name].label}",
                            faster, "> 1x", faster is not None and faster > 1,
                            faster and f"{faster:.2f}x"))
     return rows

@@ -11,7 +11,8 @@ from benchmarks.harness import max_abs_difference
 
 
 def optimizer_of(result: dict) -> str:
-    """"sgd" or "adam"; results written before the Adam competitors say nothing: SGD."""
+    """"sgd", "momentum" or "adam"; results written before the Adam competitors say
+    nothing: SGD."""
     return result.get("optimizer", "sgd")
 
 

@@ -23,7 +23,9 @@ def parse_args(argv):
                         help=f"comma-separated (default {','.join(workloads.DEFAULT)})")
     parser.add_argument("--competitors", default=None, type=competitor_names,
                         help=f"comma-separated subset of {','.join(competitors.BY_NAME)}; "
-                        "each workload runs those of them that run it")
+                        "each workload runs those of them that run it (default: all but the "
+                        "opt-in "
+                        f"{','.join(c.name for c in competitors.COMPETITORS if c.opt_in)})")
     parser.add_argument("--repeats", type=positive_int, default=None,
                         help="rounds of samples (default 7 for W1/W2, 5 for W3/W4; 3 with "
                         "--quick)")

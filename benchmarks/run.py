@@ -7,7 +7,9 @@ between its <!-- bench:... --> markers (and, when W3 or W4 ran and matplotlib is
 plot docs/benchmarks_w3_w4.png). A run rewrites only the sections of the workloads it ran:
 the machine and targets sections of W1/W2 ("machine", "targets") and of W3/W4 ("mlp-machine",
 "mlp-targets") are apart, so each says which run it came from. A workload's Adam competitors
-have a table of their own below its SGD table ("W1-adam"), written when any of them ran.
+have a table of their own below its SGD table ("W1-adam"), written when any of them ran; so
+have its momentum SGD competitors ("W1-momentum", opt-in: docs/benchmarks.md may have no
+markers for it, and --write-docs then leaves it out, saying so).
 """
 
 from __future__ import annotations
@@ -92,20 +94,27 @@ def sections(record: dict) -> dict[str, str]:
 
 
 def workload_tables(entries: dict, sgd_table) -> dict[str, str]:
-    """Each workload's SGD table under its key and, when Adam competitors ran, their table
-    under key-adam, right after it."""
+    """Each workload's SGD table under its key and, when Adam (momentum SGD) competitors ran,
+    their table under key-adam (key-momentum), right after it."""
     found = {}
     for key, entry in entries.items():
         found[key] = sgd_table(entry)
-        adam = adam_report.table_of(entry)
-        if adam is not None:
-            found[f"{key}-adam"] = adam
+        for optimizer in ("adam", "momentum"):
+            other = adam_report.table_of(entry, optimizer)
+            if other is not None:
+                found[f"{key}-{optimizer}"] = other
     return found
+
+
+OPTIONAL_SECTIONS = ("-momentum",)   # the opt-in competitors' tables: markers not required
 
 
 def write_docs(found: dict[str, str], path: Path = DOCS) -> None:
     text = path.read_text()
     for name, body in found.items():
+        if name.endswith(OPTIONAL_SECTIONS) and f"<!-- bench:{name} -->" not in text:
+            log(f"{path.name} has no <!-- bench:{name} --> markers: that table not written")
+            continue
         text = report.replace_section(text, name, body)
     path.write_text(text)
 

@@ -2,7 +2,8 @@
 
 Fair: every competitor, run for a few dozen steps of each workload, ends at the weights of an
 independent reference, minibp's NumPy engine (and the chapter's own numbers where it has them);
-every Adam competitor at PyTorch's Adam's. W3/W4 run on 500 samples: 4 steps, the last one
+every Adam (momentum SGD) competitor at PyTorch's Adam's (momentum SGD's), or without PyTorch
+at those of reference_training, written here. W3/W4 run on 500 samples: 4 steps, the last one
 short, as the full epoch's is.
 """
 
@@ -110,12 +111,17 @@ def test_competitor_ends_at_the_reference_weights(key, name):
     assert harness.max_abs_difference(got, expected) <= 1e-12
 
 
+@pytest.mark.parametrize("optimizer", numba_floor.OPTIMIZERS)
 @pytest.mark.parametrize("key", sorted(STEPS))
-def test_uncompiled_floor_matches_too(key):
+def test_uncompiled_floor_matches_too(key, optimizer):
     """The floor's plain-Python body, which draws its order through NumPy itself."""
     workload, expected = workload_and_reference(key)
-    got = finish(numba_floor.prepare(workload, compiled=False), runs=1)
-    assert harness.max_abs_difference(got, expected) <= 1e-12
+    got = finish(numba_floor.prepare(workload, compiled=False, optimizer=optimizer), runs=1)
+    if optimizer == "sgd":
+        assert harness.max_abs_difference(got, expected) <= 1e-12
+    else:
+        assert_adam_matches(workload, got, optimizer_reference(key, optimizer),
+                            ADAM_TOLERANCE["float64"])
 
 
 @pytest.mark.parametrize("key,name", [p for p in pairs(workloads.MLP_WORKLOADS)
@@ -161,12 +167,83 @@ def assert_adam_matches(workload, got, expected, tolerance) -> None:
         assert moved > 10 * tolerance if learns else moved == 0.0
 
 
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8           # torch.optim.Adam's defaults
+
+
+def reference_training(workload, optimizer: str) -> list[np.ndarray]:
+    """W1/W2 trained with momentum SGD or Adam by code of this test's own, as the papers write
+    them: the rows in the workload's order, one step each; sigmoid layers and 1/2 squared error
+    forward and back by NumPy; momentum SGD as torch.optim.SGD documents it (buf = momentum *
+    buf + g, from zero; p -= lr * buf), Adam as Kingma and Ba (m_hat = m / (1 - beta1**t),
+    v_hat = v / (1 - beta2**t), p -= lr * m_hat / (sqrt(v_hat) + eps)). Frozen biases stay."""
+    params = workload.initial_weights()
+    learns = [flag for layer in workload.layers for flag in (True, layer.train_bias)]
+    first, second = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
+    n, t = workload.X.shape[0], 0
+    rng = np.random.default_rng(workload.seed) if workload.shuffle else None
+    for _ in range(workload.epochs):
+        for row in (rng.permutation(n) if workload.shuffle else range(n)):
+            acts = [workload.X[row]]
+            for W, b in zip(params[0::2], params[1::2]):
+                acts.append(1.0 / (1.0 + np.exp(-(W @ acts[-1] + b))))
+            delta = (acts[-1] - workload.Y[row]) * acts[-1] * (1.0 - acts[-1])
+            grads = []
+            for layer in reversed(range(len(acts) - 1)):
+                grads[:0] = [np.outer(delta, acts[layer]), delta.copy()]
+                delta = (params[2 * layer].T @ delta) * acts[layer] * (1.0 - acts[layer])
+            t += 1
+            for p, g, m, v, learn in zip(params, grads, first, second, learns):
+                if not learn:
+                    continue
+                if optimizer == "momentum":
+                    m[...] = workload.momentum * m + g
+                    p -= workload.momentum_lr * m
+                else:
+                    m[...] = BETA1 * m + (1.0 - BETA1) * g
+                    v[...] = BETA2 * v + (1.0 - BETA2) * g * g
+                    m_hat, v_hat = m / (1.0 - BETA1 ** t), v / (1.0 - BETA2 ** t)
+                    p -= workload.adam_lr * m_hat / (np.sqrt(v_hat) + EPS)
+    return params
+
+
+@functools.cache
+def optimizer_reference(key: str, optimizer: str) -> list[np.ndarray]:
+    """W1/W2's reference weights with momentum SGD or Adam: PyTorch's (torch_momentum,
+    torch_adam) when it is installed, else reference_training's."""
+    workload = workload_and_reference(key)[0]
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return reference_training(workload, optimizer)
+    return finish(prepared(competitors.REFERENCES[optimizer], workload))
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+@pytest.mark.parametrize("key", sorted(STEPS))
+def test_reference_training_is_torchs_optimizer(key, optimizer):
+    """The test's own reference against PyTorch's: either one can stand for the other."""
+    pytest.importorskip("torch")
+    workload = workload_and_reference(key)[0]
+    assert_adam_matches(workload, reference_training(workload, optimizer),
+                        optimizer_reference(key, optimizer), 1e-12)
+
+
 @pytest.mark.parametrize("key,name", pairs(STEPS, "adam"))
 def test_adam_competitor_ends_at_torch_adams_weights(key, name):
     pytest.importorskip("torch")
     workload = workload_and_reference(key)[0]
     got = finish_adam(prepared(name, workload))
     assert_adam_matches(workload, got, torch_adam_weights(key), ADAM_TOLERANCE["float64"])
+
+
+@pytest.mark.parametrize("key,name", pairs(STEPS, "momentum") + pairs(STEPS, "adam"))
+def test_momentum_and_adam_competitors_end_at_their_references_weights(key, name):
+    """Also without PyTorch: then against reference_training."""
+    workload = workload_and_reference(key)[0]
+    optimizer = competitors.BY_NAME[name].optimizer
+    got = finish_adam(prepared(name, workload))
+    assert_adam_matches(workload, got, optimizer_reference(key, optimizer),
+                        ADAM_TOLERANCE["float64"])
 
 
 @pytest.mark.parametrize("key", sorted(STEPS))
@@ -188,21 +265,31 @@ def test_mlp_adam_competitor_ends_at_torch_adams_weights(key, name):
 
 
 def test_adam_competitors_are_their_sgd_twins_with_adam():
-    """Same code, options and workloads (or fewer) as the SGD twin; Adam's lr per workload."""
+    """Same code, options and workloads (or fewer) as the SGD twin; Adam's lr per workload.
+    The momentum SGD competitors the same, on W1/W2."""
     adam = [c for c in competitors.COMPETITORS if c.optimizer == "adam"]
     assert {c.name for c in adam} == {"torch_adam", "torch_mlp_adam", "minibp_adam",
-                                      "minibp_numba_adam"}
-    assert all(c.optimizer in ("sgd", "adam") for c in competitors.COMPETITORS)
+                                      "minibp_numba_adam", "numba_floor_adam", "jax_loop_adam"}
+    momentum = [c for c in competitors.COMPETITORS if c.optimizer == "momentum"]
+    assert {c.name for c in momentum} == {"torch_momentum", "minibp_momentum",
+                                          "numba_floor_momentum", "jax_loop_momentum"}
+    assert all(c.workloads == competitors.CHAPTER for c in momentum)
+    assert all(c.optimizer in competitors.OPTIMIZERS for c in competitors.COMPETITORS)
     assert all(c.sgd_twin is None for c in competitors.COMPETITORS if c.optimizer == "sgd")
-    for c in adam:
+    for c in adam + momentum:
         twin = competitors.BY_NAME[c.sgd_twin]
         assert (twin.optimizer, twin.module, twin.options) == ("sgd", c.module, c.options)
         assert set(c.workloads) <= set(twin.workloads) and c.label.startswith(
             twin.label.split(" + ")[0])
     assert competitors.BY_NAME[competitors.ADAM_REFERENCE].optimizer == "adam"
     assert competitors.BY_NAME[competitors.MLP_ADAM_REFERENCE].optimizer == "adam"
+    assert competitors.BY_NAME[competitors.MOMENTUM_REFERENCE].optimizer == "momentum"
+    assert {o: competitors.BY_NAME[n].optimizer for o, n in competitors.REFERENCES.items()} \
+        == {"momentum": "momentum", "adam": "adam"}
     lrs = {key: (w.lr, w.adam_lr) for key in workloads.DEFAULT for w in [workloads.build(key)]}
     assert lrs == {"W1": (0.5, 0.01), "W2": (0.5, 0.01), "W3": (0.05, 1e-3), "W4": (0.05, 1e-3)}
+    assert {key: (w.momentum_lr, w.momentum) for key in ("W1", "W2")
+            for w in [workloads.build(key, 4)]} == {"W1": (0.1, 0.9), "W2": (0.1, 0.9)}
 
 
 def test_torch_competitors_build_the_optimizer_they_are_named_for():
@@ -215,8 +302,34 @@ def test_torch_competitors_build_the_optimizer_they_are_named_for():
         assert adam.defaults["lr"] == workload.adam_lr
         assert (adam.defaults["betas"], adam.defaults["eps"], adam.defaults["weight_decay"]) \
             == ((0.9, 0.999), 1e-8, 0.0)
-    with pytest.raises(ValueError, match="'sgd' or 'adam'"):
+    _, momentum = torch_sgd.build(torch, w1, "momentum")
+    assert type(momentum) is torch.optim.SGD
+    assert {k: momentum.defaults[k] for k in ("lr", "momentum", "dampening", "nesterov",
+                                              "weight_decay")} == {
+        "lr": 0.1, "momentum": 0.9, "dampening": 0, "nesterov": False, "weight_decay": 0}
+    with pytest.raises(ValueError, match="'sgd', 'momentum' or 'adam'"):
         minibp_engines.prepare(w1, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        numba_floor.prepare(w1, optimizer="rmsprop")
+    step = minibp_engines.make_optimizer(w1, "momentum")
+    assert (type(step).__name__, step.momentum, step.nesterov) == ("SGD", 0.9, False)
+
+
+OPT_IN = {"torch_momentum", "minibp_momentum", "numba_floor_momentum", "numba_floor_adam",
+          "jax_loop_momentum", "jax_loop_adam"}
+
+
+def test_momentum_and_adam_floors_and_jax_loops_are_opt_in():
+    """A run that names no competitors leaves them out (its time stays what it was); named,
+    they run, in the table's order."""
+    assert {c.name for c in competitors.COMPETITORS if c.opt_in} == OPT_IN
+    default = competitors.select(None)
+    assert not OPT_IN & {c.name for c in default}
+    assert len(default) == len(competitors.COMPETITORS) - len(OPT_IN)
+    chosen = competitors.select(["jax_loop_adam", "numba_floor_momentum", "minibp"])
+    assert [c.name for c in chosen] == ["minibp", "numba_floor_momentum", "jax_loop_adam"]
+    assert run.parse_args(["--competitors", "numba_floor_adam"]).competitors == [
+        "numba_floor_adam"]
 
 
 def test_competitors_option_selects_the_adam_competitors():
@@ -432,6 +545,109 @@ def test_adam_reference_falls_back_or_the_check_is_not_made():
     assert rows[ADAM_SPEED]["met"] is None
     assert adam_analysis.reference({"chapter": alone["chapter"]}, "torch_adam") is None
     assert adam_report.table_of({"competitors": {"chapter": alone["chapter"]}}) is None
+
+
+def _optimizer_results() -> dict:
+    """W1 with the speed issue's momentum and Adam competitors: minibp's momentum SGD 1.5x
+    the floor's and ahead of JAX's loop, its Adam 1.2x the floor's, JAX's Adam unavailable,
+    PyTorch's Adam not chosen (so the first Adam that ran is the reference)."""
+    sgd_end, momentum_end, adam_end = [np.ones(2)], [np.full(2, 2.0)], [np.full(2, 3.0)]
+    return {
+        "chapter": _ran("chapter", 0.05, sgd_end),
+        "minibp": _ran("minibp", 0.0011, sgd_end),
+        "numba_floor": _ran("floor", 0.001, sgd_end),
+        "torch_momentum": _ran("PyTorch momentum", 2.0, momentum_end, "momentum"),
+        "minibp_momentum": _ran("minibp momentum", 0.003, [momentum_end[0] * (1 + 1e-12)],
+                                "momentum"),
+        "numba_floor_momentum": _ran("floor momentum", 0.002, momentum_end, "momentum"),
+        "jax_loop_momentum": _ran("JAX momentum", 0.004, momentum_end, "momentum"),
+        "minibp_adam": _ran("minibp Adam", 0.0024, adam_end, "adam"),
+        "numba_floor_adam": _ran("floor Adam", 0.002, [adam_end[0] * (1 - 2e-11)], "adam"),
+        "jax_loop_adam": {"label": "JAX Adam", "status": "unavailable", "reason": "no jax",
+                          "optimizer": "adam"},
+    }
+
+
+def test_speed_issue_targets_with_momentum_and_adam():
+    """minibp's default engine with momentum SGD and with Adam: its time over the floor's with
+    the same optimizer, and against JAX's whole-run loop with it; each held to the reference
+    of its optimizer, not to the chapter's weights."""
+    results = _optimizer_results()
+    analysis.compare(results)
+    momentum = results["minibp_momentum"]
+    assert not {"speedup_vs_chapter", "max_abs_diff_vs_chapter"} & set(momentum)
+    assert momentum["weights_reference"] == "torch_momentum"
+    assert momentum["max_rel_diff_vs_reference"] == pytest.approx(1e-12, rel=1e-3)
+    assert momentum["speedup_vs_torch_momentum"] == pytest.approx(2.0 / 0.003)
+    assert momentum["time_vs_sgd"] == pytest.approx(0.003 / 0.0011)
+    assert results["numba_floor_momentum"]["time_vs_sgd"] == pytest.approx(2.0)
+    assert results["numba_floor_adam"]["weights_reference"] == "minibp_adam"
+    assert results["numba_floor_adam"]["speedup_vs_torch_adam"] is None
+    rows = {row["what"]: row for row in analysis.targets({"W1": {"competitors": results}}, None)}
+    mine = "W1: minibp fit, default engine, momentum SGD"
+    floor = rows[f"{mine}, time / the hand-written floor's (numba_floor_momentum)"]
+    assert (floor["value"], floor["measured"], floor["target"], floor["met"]) == (
+        pytest.approx(1.5), "1.50x", "<= 1.25x", False)
+    jax = rows[f"{mine}, times faster than JAX whole run (lax.fori_loop), momentum SGD"]
+    assert (jax["value"], jax["met"]) == (pytest.approx(0.004 / 0.003), True)
+    adam = "W1: minibp fit, default engine, Adam"
+    floor = rows[f"{adam}, time / the hand-written floor's (numba_floor_adam)"]
+    assert (floor["value"], floor["met"]) == (pytest.approx(1.2), True)
+    jax = rows[f"{adam}, times faster than JAX whole run (lax.fori_loop), Adam"]
+    assert (jax["measured"], jax["met"]) == ("not measured", None)
+    assert rows["W1: minibp fit, default engine, time / the hand-written floor's"]["value"] \
+        == pytest.approx(1.1)
+    agree = rows["W1: every momentum SGD competitor ends at PyTorch momentum's weights (max "
+                 "relative difference)"]
+    assert agree["value"] == pytest.approx(1e-12, rel=1e-3) and agree["met"] is True
+    assert rows["W1: every Adam competitor ends at minibp Adam's weights (max relative "
+                "difference)"]["value"] == pytest.approx(2e-11, rel=1e-3)
+    assert rows["W1: every competitor ends at the chapter's weights"]["value"] == 0.0
+    for name in ("numba_floor_momentum", "jax_loop_momentum", "numba_floor_adam",
+                 "jax_loop_adam"):
+        del results[name]                     # not chosen: no rows for their targets
+    whats = [row["what"] for row in analysis.targets({"W1": {"competitors": results}}, None)]
+    assert not [what for what in whats if "floor's (" in what or "), momentum" in what
+                or "), Adam" in what]
+    assert [what for what in whats if "momentum" in what] == [
+        "W1: every momentum SGD competitor ends at PyTorch momentum's weights (max relative "
+        "difference)"]
+    sgd_only = {k: v for k, v in results.items() if v["optimizer"] == "sgd"}
+    assert not [row for row in analysis.targets({"W1": {"competitors": sgd_only}}, None)
+                if "momentum" in row["what"]]
+
+
+def test_momentum_table_and_its_docs_section_are_optional(tmp_path):
+    results = _optimizer_results()
+    analysis.compare(results)
+    for result in results.values():
+        result.update(first_call_s=0.3, first_call_cached_s=None, q1_s=result.get("median_s"),
+                      q3_s=result.get("median_s"), process_medians_s=[result.get("median_s")],
+                      us_per_step=1.0, repeatable=True)
+    w1 = workloads.build("W1", 4)
+    fields = adam_analysis.entry_fields(w1, {"torch_momentum": results["torch_momentum"] | {
+        "weights": w1.initial_weights()}}, "torch_momentum", analysis.final_loss,
+        "momentum_final_loss", "momentum")
+    assert fields == {"momentum_lr": 0.1, "momentum": 0.9, "momentum_reference": "torch_momentum",
+                      "momentum_final_loss": pytest.approx(CHAPTER_E_TOTAL)}
+    entry = {"key": "W1", "title": "t", "repeats": 1, "processes": 1, "competitors": results,
+             "adam_lr": 0.01, "adam_reference": "minibp_adam", "adam_final_loss": None} | fields
+    found = run.workload_tables({"W1": entry}, report.workload_table)
+    assert list(found) == ["W1", "W1-adam", "W1-momentum"]
+    assert "momentum" not in found["W1"] and "momentum" not in found["W1-adam"]
+    header, _, *rows = found["W1-momentum"].split("\n\n")[0].splitlines()
+    assert header.endswith("| vs PyTorch momentum | max rel. diff of weights vs PyTorch "
+                           "momentum |")
+    assert [row.split(" | ")[0] for row in rows] == ["| PyTorch momentum", "| minibp momentum",
+                                                     "| floor momentum", "| JAX momentum"]
+    assert "W1 with SGD(lr=0.1, momentum=0.9), torch.optim.SGD's defaults otherwise" \
+        in found["W1-momentum"]
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text("<!-- bench:W1 -->\nold\n<!-- /bench:W1 -->\n")
+    run.write_docs({"W1": "new", "W1-momentum": found["W1-momentum"]}, docs)
+    assert docs.read_text() == "<!-- bench:W1 -->\nnew\n<!-- /bench:W1 -->\n"
+    with pytest.raises(ValueError, match="bench:W1-adam"):
+        run.write_docs({"W1-adam": found["W1-adam"]}, docs)
 
 
 def test_mlp_adam_target_pairs_by_round_and_keeps_the_sgd_check_apart():

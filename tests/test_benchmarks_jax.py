@@ -1,7 +1,10 @@
 """The JAX competitors (benchmarks/competitors/jax_sgd.py) are fair: on short runs of each
 workload they end at the weights of an independent reference already in the benchmarks, the
 chapter's pure Python for W1/W2 and plain NumPy for W3/W4, to the harness's own tolerance;
-they compile in their first call only; and "vs JAX" reaches the W1/W2 tables.
+they compile in their first call only; and "vs JAX" reaches the W1/W2 tables. With momentum
+SGD and Adam (jax_loop_momentum, jax_loop_adam, and jax_step given the optimizer) they end at
+PyTorch's weights with that optimizer, or without PyTorch at the hand-written floor's (its
+plain-Python body), which tests/test_benchmarks.py holds to PyTorch's and to its own reference.
 The tests that run JAX skip when it is not installed (it is in the test extra).
 """
 
@@ -14,11 +17,19 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: `benchmarks`
 
-from benchmarks import analysis, competitors, harness, report, workloads  # noqa: E402
+from benchmarks import (  # noqa: E402
+    adam_analysis,
+    analysis,
+    competitors,
+    harness,
+    report,
+    workloads,
+)
 from benchmarks.competitors import (  # noqa: E402
     UnavailableError,
     chapter_pure,
     jax_sgd,
+    numba_floor,
     numpy_mlp,
 )
 
@@ -78,6 +89,50 @@ def test_jax_on_the_chapters_workloads_ends_at_the_chapters_weights(jax, key, na
         assert (harness.max_abs_difference([b], [layer.b]) == 0.0) == (not layer.train_bias)
 
 
+@functools.cache
+def optimizer_reference(key: str, optimizer: str) -> tuple:
+    """(workload, final weights) with momentum SGD or Adam: PyTorch's when it is installed,
+    else the hand-written floor's plain-Python body."""
+    workload = build(key)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        runner = numba_floor.prepare(workload, compiled=False, optimizer=optimizer)
+    else:
+        runner = competitors.BY_NAME[competitors.REFERENCES[optimizer]].prepare(workload)
+    runner.reset()
+    runner.train()
+    return workload, runner.weights()
+
+
+@pytest.mark.parametrize("mode", jax_sgd.MODES)
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+@pytest.mark.parametrize("key", sorted(STEPS))
+def test_jax_with_momentum_and_adam_ends_at_the_references_weights(jax, key, optimizer, mode):
+    """jax_loop_momentum and jax_loop_adam (mode "loop"), and jax_step given the optimizer."""
+    workload, expected = optimizer_reference(key, optimizer)
+    if mode == "loop":
+        competitor = competitors.BY_NAME[f"jax_loop_{optimizer}"]
+        assert (competitor.optimizer, competitor.sgd_twin) == (optimizer, "jax_loop")
+        runner = competitor.prepare(workload)
+    else:
+        runner = jax_sgd.prepare(workload, mode=mode, optimizer=optimizer)
+    got = finish(runner)                # twice: the optimizer's state starts afresh too
+    assert [(a.shape, a.dtype) for a in got] == [(a.shape, a.dtype) for a in expected]
+    assert analysis.max_rel_difference(got, expected) <= adam_analysis.AGREEMENT
+    trained = [flag for layer in workload.layers for flag in (True, layer.train_bias)]
+    for start, end, learns in zip(workload.initial_weights(), got, trained):
+        moved = analysis.max_rel_difference([start], [end])
+        assert moved > 1e-3 if learns else moved == 0.0
+
+
+def test_jax_optimizers_are_refused_where_they_do_not_run(jax):
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        jax_sgd.prepare(workloads.build("W1", steps=4), optimizer="rmsprop")
+    with pytest.raises(ValueError, match="W3/W4 run SGD only"):
+        jax_sgd.prepare(workloads.build("W3", samples=SAMPLES), mode="loop", optimizer="adam")
+
+
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("key", sorted(workloads.MLP_WORKLOADS))
 def test_jax_on_the_mlp_ends_at_plain_numpys_weights(jax, key, name):
@@ -99,8 +154,10 @@ def test_float64_is_on(jax):
 
 
 @pytest.mark.parametrize("mode", jax_sgd.MODES)
-@pytest.mark.parametrize("key,loss", [("W2", "squared_error"), ("W3", "cross_entropy")])
-def test_only_the_first_train_call_traces(jax, monkeypatch, key, mode, loss):
+@pytest.mark.parametrize("key,loss,optimizer", [("W2", "squared_error", "sgd"),
+                                                ("W2", "squared_error", "adam"),
+                                                ("W3", "cross_entropy", "sgd")])
+def test_only_the_first_train_call_traces(jax, monkeypatch, key, mode, loss, optimizer):
     """jit traces (and compiles) in the first train(); later calls, which the harness times,
     reuse it. W3 traces its step twice: the full batches and the short last one."""
     traced = []
@@ -111,7 +168,7 @@ def test_only_the_first_train_call_traces(jax, monkeypatch, key, mode, loss):
         return original(*args)
 
     monkeypatch.setattr(jax_sgd, loss, counting)
-    runner = jax_sgd.prepare(build(key), mode=mode)
+    runner = jax_sgd.prepare(build(key), mode=mode, optimizer=optimizer)
     runner.reset()
     runner.train()
     first = len(traced)

@@ -7,10 +7,15 @@ timed), so the harness can check every competitor ended where the others did (th
 bound trains nothing and returns []).
 A competitor that cannot run here raises UnavailableError from prepare, with the reason.
 Each competitor names the workloads it runs: the chapter's (W1, W2), the MLP's (W3, W4),
-or both; and the optimizer it trains with, "sgd" or "adam" (the workload's lr or adam_lr).
-An Adam competitor's module takes ``optimizer="adam"`` in prepare; modules that run SGD only
-take no optimizer argument. Its weights are held to an Adam reference (ADAM_REFERENCE,
-MLP_ADAM_REFERENCE), its time to its SGD twin's (sgd_twin: the same code with SGD).
+or both; and the optimizer it trains with, "sgd", "momentum" or "adam" (the workload's lr,
+momentum_lr with its momentum, or adam_lr).
+A momentum or Adam competitor's module takes ``optimizer=`` in prepare; modules that run SGD
+only take no optimizer argument. Its weights are held to a reference with the same optimizer
+(REFERENCES: ADAM_REFERENCE, MOMENTUM_REFERENCE; MLP_ADAM_REFERENCE), its time to its SGD
+twin's (sgd_twin: the same code with SGD).
+The opt-in competitors (opt_in) run only when --competitors names them, so a full run's time
+stays what it was: the hand-written floor and JAX's whole-run loop with momentum and Adam,
+minibp and PyTorch with momentum (the speed issue's momentum and Adam targets need them).
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ class Competitor:
     options: dict = field(default_factory=dict)
     workloads: tuple[str, ...] = ("W1", "W2")
     optimizer: str = "sgd"
-    sgd_twin: str | None = None       # an Adam competitor: the same code training with SGD
+    sgd_twin: str | None = None       # momentum or Adam: the same code training with SGD
+    opt_in: bool = False              # runs only when --competitors names it
 
     def prepare(self, workload) -> Runner:
         module = importlib.import_module(f"benchmarks.competitors.{self.module}")
@@ -59,7 +65,10 @@ MLP_NEEDED = "gemm_needed"       # W3/W4: and against the products a step really
 MLP_REFERENCE = "numpy_mlp"      # W3/W4: every competitor's weights are compared with its
 MLP_TORCH = "torch_mlp"
 ADAM_REFERENCE = "torch_adam"    # W1/W2: every Adam competitor's weights are compared with its
+MOMENTUM_REFERENCE = "torch_momentum"   # W1/W2: and every momentum competitor's with its
+REFERENCES = {"momentum": MOMENTUM_REFERENCE, "adam": ADAM_REFERENCE}   # W1/W2, by optimizer
 MLP_ADAM_REFERENCE = "torch_mlp_adam"   # W3/W4: the same (when absent: see analysis.py)
+OPTIMIZERS = ("sgd", "momentum", "adam")
 CHAPTER, MLP, ALL = ("W1", "W2"), ("W3", "W4"), ("W1", "W2", "W3", "W4")
 # Adam runs the issue's W1, W2 and W3. W4 with Adam would add about a minute to a full run
 # (measured: PyTorch's Adam takes 2.3 s an epoch in float64, minibp's about as long, and a run
@@ -98,6 +107,19 @@ COMPETITORS = [
                sgd_twin="minibp"),
     Competitor("minibp_numba_adam", "minibp fit, engine='numba', Adam", "minibp_engines",
                {"engine": "numba"}, optimizer="adam", sgd_twin="minibp_numba"),
+    # Opt-in: the speed issue's W1/W2 targets with momentum SGD and with Adam.
+    Competitor("torch_momentum", "PyTorch autograd + optim.SGD(momentum=0.9)", "torch_sgd",
+               optimizer="momentum", sgd_twin="torch", opt_in=True),
+    Competitor("minibp_momentum", "minibp fit, default engine, momentum SGD", "minibp_engines",
+               {"engine": None}, optimizer="momentum", sgd_twin="minibp", opt_in=True),
+    Competitor("numba_floor_momentum", "hand-written numba loop (the floor), momentum SGD",
+               "numba_floor", optimizer="momentum", sgd_twin="numba_floor", opt_in=True),
+    Competitor("numba_floor_adam", "hand-written numba loop (the floor), Adam", "numba_floor",
+               optimizer="adam", sgd_twin="numba_floor", opt_in=True),
+    Competitor("jax_loop_momentum", "JAX whole run (lax.fori_loop), momentum SGD", "jax_sgd",
+               {"mode": "loop"}, optimizer="momentum", sgd_twin="jax_loop", opt_in=True),
+    Competitor("jax_loop_adam", "JAX whole run (lax.fori_loop), Adam", "jax_sgd",
+               {"mode": "loop"}, optimizer="adam", sgd_twin="jax_loop", opt_in=True),
 ]
 
 BY_NAME = {c.name: c for c in COMPETITORS}
@@ -109,9 +131,10 @@ def for_workload(chosen: list[Competitor], key: str) -> list[Competitor]:
 
 
 def select(names: list[str] | None) -> list[Competitor]:
-    """The competitors named (all when None), in the table's order; unknown names refused."""
+    """The competitors named (when None, all but the opt-in ones), in the table's order;
+    unknown names refused."""
     if names is None:
-        return list(COMPETITORS)
+        return [c for c in COMPETITORS if not c.opt_in]
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         raise ValueError(f"unknown competitor(s) {unknown}; expected some of {list(BY_NAME)}")

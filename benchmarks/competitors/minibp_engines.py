@@ -5,7 +5,8 @@ W1 is the user's line from the issue, fit's default verbosity included:
 shuffle=False)``, plus ``engine=...`` for the engine variants. W2 adds shuffle=True, seed=.
 W3/W4: ``model.fit(X, y, loss=SoftmaxCrossEntropy(), optimizer=SGD(0.05), epochs=1,
 batch_size=128, seed=0)``, integer labels y, the model from ``mlp(..., dtype=...)``.
-With optimizer="adam" the same calls take ``optimizer=Adam(lr=workload.adam_lr)`` instead.
+With optimizer="adam" the same calls take ``optimizer=Adam(lr=workload.adam_lr)`` instead;
+with optimizer="momentum" (W1/W2) ``SGD(lr=workload.momentum_lr, momentum=workload.momentum)``.
 An engine that cannot run the optimizer refuses in fit, which the harness reports as the
 competitor's reason for being unavailable.
 """
@@ -31,14 +32,18 @@ def engine_keyword(engine: str | None) -> dict:
 
 
 def make_optimizer(workload, optimizer: str = "sgd"):
-    """SGD(lr=workload.lr) or Adam(lr=workload.adam_lr), a fresh one for each fit."""
+    """SGD(lr=workload.lr), SGD(lr=workload.momentum_lr, momentum=workload.momentum) or
+    Adam(lr=workload.adam_lr), a fresh one for each fit."""
     from minibp import SGD, Adam
 
     if optimizer == "sgd":
         return SGD(lr=workload.lr)
+    if optimizer == "momentum":
+        return SGD(lr=workload.momentum_lr, momentum=workload.momentum)
     if optimizer == "adam":
         return Adam(lr=workload.adam_lr)
-    raise ValueError(f"minibp competitor: optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    raise ValueError("minibp competitor: optimizer must be 'sgd', 'momentum' or 'adam', got "
+                     f"{optimizer!r}")
 
 
 def fit(model, workload, optimizer: str = "sgd", **engine):

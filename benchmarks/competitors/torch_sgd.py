@@ -3,7 +3,8 @@
 float64 throughout, weights copied in from the workload (nn.Linear's weight is (out, in),
 like minibp's W). Frozen biases get requires_grad=False and stay out of the optimizer.
 With optimizer="adam" (the torch_adam competitor) the same with
-``optim.Adam(lr=workload.adam_lr)``, torch's defaults otherwise.
+``optim.Adam(lr=workload.adam_lr)``, torch's defaults otherwise; with optimizer="momentum"
+(torch_momentum, W1/W2) ``optim.SGD(lr=workload.momentum_lr, momentum=workload.momentum)``.
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ def _torch():
 
 
 def make_optimizer(torch, parameters, workload, optimizer: str = "sgd"):
-    """optim.SGD(lr=workload.lr) or optim.Adam(lr=workload.adam_lr) over `parameters`."""
+    """optim.SGD(lr=workload.lr), the same with momentum (workload.momentum_lr,
+    workload.momentum) or optim.Adam(lr=workload.adam_lr) over `parameters`."""
     if optimizer == "sgd":
         return torch.optim.SGD(parameters, lr=workload.lr)
+    if optimizer == "momentum":
+        return torch.optim.SGD(parameters, lr=workload.momentum_lr, momentum=workload.momentum)
     if optimizer == "adam":
         return torch.optim.Adam(parameters, lr=workload.adam_lr)
-    raise ValueError(f"torch competitor: optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    raise ValueError("torch competitor: optimizer must be 'sgd', 'momentum' or 'adam', got "
+                     f"{optimizer!r}")
 
 
 def build(torch, workload, optimizer: str = "sgd"):
