@@ -689,7 +689,8 @@ def test_replace_section():
 
 def test_docs_have_every_marker_the_harness_writes():
     text = (ROOT / "docs" / "benchmarks.md").read_text()
-    for name in ("machine", "W1", "W1-adam", "W2", "W2-adam", "startup", "targets",
+    for name in ("machine", "W1", "W1-adam", "W1-momentum", "W2", "W2-adam", "W2-momentum",
+                 "startup", "targets",
                  "mlp-machine", "W3", "W3-adam", "W4", "mlp-targets", "mlp-profile"):
         assert f"<!-- bench:{name} -->" in text and f"<!-- /bench:{name} -->" in text
     assert "](benchmarks_w3_w4.png)" in text and (ROOT / "docs" / "benchmarks_w3_w4.png").exists()

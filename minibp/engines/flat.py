@@ -73,15 +73,16 @@ class FlatModel:
         return self.acts, self.x_buf, self.y_buf, self.w_buf, self.deltas
 
     def _build_layout(self) -> np.ndarray:
-        layout = np.empty((len(self.layers), 6), np.int64)
-        offset = a_offset = 0
-        for row, layer in zip(layout, self.layers):
+        """The layout table; its rows also as tuples of Python ints (self.rows_of_layout)."""
+        rows, offset, a_offset = [], 0, 0
+        for layer in self.layers:
             n_in, n_out = layer.in_features, layer.out_features
-            row[:] = (n_in, n_out, offset, offset + n_in * n_out,
-                      activation_code(layer), a_offset)
+            rows.append((n_in, n_out, offset, offset + n_in * n_out, activation_code(layer),
+                         a_offset))
             offset += n_in * n_out + n_out
             a_offset += self.rows * n_out
-        return layout
+        self.rows_of_layout = tuple(rows)
+        return np.array(rows, np.int64).reshape(-1, 6)
 
     def slices(self):
         """(layer, W slice, b slice) for each layer, into flat buffers of any kind."""

@@ -30,7 +30,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from minibp.engines.flat import ACT, B_OFF, N_IN, N_OUT, W_OFF
+from minibp.engines.flat import ACT
 from minibp.engines.kernels import loop
 from minibp.version import __version__
 
@@ -73,7 +73,7 @@ def layer_facts(flat) -> tuple[tuple, ...]:
     for a small model (every layer at most SMALL_LAYER weights), whose loops then unroll;
     for a larger one only the activations are fixed, (None, None, None, None, activation),
     and models of the same depth and activations share one compiled loop."""
-    rows = flat.layout[:, [N_IN, N_OUT, W_OFF, B_OFF, ACT]].tolist()
+    rows = [row[:ACT + 1] for row in flat.rows_of_layout]  # N_IN, N_OUT, W_OFF, B_OFF, ACT
     small = all(n_in * n_out <= SMALL_LAYER for n_in, n_out, *_ in rows)
     return tuple(tuple(row) if small else (None,) * 4 + (row[-1],) for row in rows)
 
