@@ -4,8 +4,9 @@ its time, beside the GEMM-only bound measured in the same process.
     python benchmarks/profile_mlp.py [--workloads W3,W4] [--epochs 3] [--write-docs]
 
 Times every call the engine makes to np.matmul (by role: forward X @ W.T, backward
-dZ.T @ A and dZ @ W), np.exp and each compiled kernel of minibp.kernels_fused, plus fit's
-checks of the data and its target preparation, by wrapping them for the run (a wrapper
+dZ.T @ A and dZ @ W), np.exp and each compiled kernel of minibp.engines.kernels (fused
+and updates), plus fit's checks of the data and its target preparation, by wrapping them
+for the run (a wrapper
 costs about a microsecond a call, some 5,000 calls an epoch). What is left of fit's time is
 Python: loops, views, the divergence guard's tests. Medians over --epochs epochs, after an
 untimed one that compiles. One process, BLAS's threads as NumPy sets them; like every
@@ -16,6 +17,7 @@ figure, compare within a run. --write-docs puts the tables in docs/benchmarks.md
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import sys
 import time
@@ -64,11 +66,19 @@ class TimedNumPy:
 
 def _matmul_role(args) -> str:
     caller = sys._getframe(2).f_code.co_name       # this <- timed <- the engine function
-    if caller == "forward":
+    if caller in ("forward", "_forward"):
         return "matmul X @ W.T (forward)"
     if not args[0].flags.c_contiguous:              # a transposed dZ: the weight gradient
         return "matmul dZ.T @ A (dW)"
     return "matmul dZ @ W (dA)"
+
+
+# Every kernel the BLAS engine has called, by module, old and new (a name missing is skipped).
+KERNELS = {"fused": ("gather_rows", "bias_and_exp_argument", "sigmoid_from_exp",
+                     "bias_activation", "loss_backward", "activation_backward"),
+           "step": ("gather_batch", "sigmoid_of_exp", "add_bias_activate",
+                    "derivative_and_bias_gradient"),
+           "updates": ("sum_of_squares", "l2_penalty", "sgd_update", "adam_update")}
 
 
 class Instrumented:
@@ -77,24 +87,25 @@ class Instrumented:
     def __init__(self, clock: Clock):
         from minibp import model
         from minibp.engines import blas_engine
-        from minibp.engines.kernels import fused as kernels_fused
-        from minibp.engines.kernels import updates as kernels_updates
 
         self.patches = [(blas_engine, "np", TimedNumPy(clock))]
-        for module, names in ((kernels_fused, ("gather_rows", "bias_and_exp_argument",
-                                               "sigmoid_from_exp", "bias_activation",
-                                               "loss_backward", "activation_backward")),
-                              (kernels_updates, ("sum_of_squares", "l2_penalty", "sgd_update",
-                                                 "adam_update"))):
+        for module_name, names in KERNELS.items():
+            try:
+                module = importlib.import_module(f"minibp.engines.kernels.{module_name}")
+            except ImportError:                     # an older minibp: not there
+                continue
             for name in names:
-                kernel = getattr(module, name)
+                kernel = getattr(module, name, None)
+                if kernel is None:                  # an older or newer minibp: not there
+                    continue
                 self.patches.append((module, name, clock.wrap(kernel, _kernel_name(name))))
         self.patches += [
             (model, "check_training_data",
              clock.wrap(model.check_training_data, lambda args: "fit's checks of X, y")),
-            (blas_engine, "training_arrays",
-             clock.wrap(blas_engine.training_arrays, lambda args: "X, y to arrays (one-hot)")),
         ]
+        sources = "batch_sources" if hasattr(blas_engine, "batch_sources") else "training_arrays"
+        self.patches.append((blas_engine, sources, clock.wrap(
+            getattr(blas_engine, sources), lambda args: "X, y to arrays (one-hot)")))
         self.saved = []
 
     def __enter__(self):

@@ -6,6 +6,11 @@ buffers allocated once per call, and hands bias, activations, loss and derivativ
 minibp.engines.kernels.fused, and l2, clipping and the optimizer's update to
 minibp.engines.blas_update. Parameters and the optimizer's state are their owners' own
 arrays, updated in place.
+
+The divergence guard sums nothing in a plain step: the update kernels already report a
+non-finite value, and a non-finite gradient always makes one, so such a step is undone and
+classified afterwards (Session._epoch). Only clipping, l2 and frozen parameters sum
+gradients before the update (blas_update.Updater.guard_norm2).
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import math
 import numpy as np
 
 from minibp.engines import cache_location  # noqa: F401  (before the kernels: see it)
+from minibp.engines.blas_buffers import SIGMOID, Buffers, batch_sources
 from minibp.engines.blas_update import NO_WEIGHTS, Updater
-from minibp.engines.capabilities import ACTIVATION_CODES, activation_code, loss_code
+from minibp.engines.capabilities import loss_code
 from minibp.engines.epochs import (
     INTERRUPTED,
     Chunk,
@@ -25,119 +31,62 @@ from minibp.engines.epochs import (
     run_epochs,
     weightless_batch,
 )
-from minibp.engines.flat import training_arrays
-from minibp.engines.kernels import fused, updates  # numba: imported only when the engine runs
-from minibp.nn import Sigmoid
+from minibp.engines.kernels import fused, step  # numba: imported when the engine runs
 
 PREDICT_ROWS = 1024
 STEP_SECONDS = 1e-4  # a cautious guess of a step's fixed cost, for sizing chunks (epochs.py)
-SIGMOID = ACTIVATION_CODES[Sigmoid]
 
 
-class Buffers:
-    """Every array one step needs, for batches of up to ``rows`` rows; plus transposed views
-    made once, so a full batch creates no array at all."""
-
-    def __init__(self, layers, rows: int):
-        self.layers = layers
-        dtype = self.layers[0].W.dtype
-        self.rows = rows
-        self.x = np.empty((rows, self.layers[0].in_features), dtype)
-        self.t = np.empty((rows, self.layers[-1].out_features), dtype)
-        self.A = [np.empty((rows, layer.out_features), dtype) for layer in self.layers]
-        self.dZ = [np.empty((rows, layer.out_features), dtype) for layer in self.layers]
-        self.acts = [activation_code(layer) for layer in self.layers]
-        self.WT = [layer.W.T for layer in self.layers]
-        widths = [self.x.shape[1]] + [a.shape[1] for a in self.A]
-        self.sq = np.empty(max(widths))  # float64 column sums, see kernels_fused
-        # A bound on ||dW||^2 below this keeps every entry of dW finite in this dtype (any
-        # finite float64 bound does, for float64: its root is far below the largest double).
-        largest = float(np.finfo(dtype).max) / 4
-        self.safe_bound = largest * largest if largest < 1e150 else math.inf
-        self.E = [np.empty_like(a) if code == SIGMOID else None  # exp scratch for sigmoid
-                  for a, code in zip(self.A, self.acts)]
-        self.w = np.empty(rows)  # a batch's sample weights, float64; w_rows the same as rows
-        self.w_rows = self.w.reshape(rows, 1)
-
-    def batch(self, rows: int):
-        """(x, t, A, dZ) for a batch of `rows` rows: the buffers themselves when full."""
-        if rows == self.rows:
-            return self.x, self.t, self.A, self.dZ
-        return (self.x[:rows], self.t[:rows], [a[:rows] for a in self.A],
-                [d[:rows] for d in self.dZ])
-
-    def weights(self, w, order, start: int, rows: int):
-        """The sample weights (rows,) of the batch at order[start:], gathered from w (n, 1);
-        NO_WEIGHTS (empty) when w is None."""
-        if w is None:
-            return NO_WEIGHTS
-        if rows == self.rows:
-            fused.gather_rows(w, order, start, self.w_rows, self.sq)
-            return self.w
-        fused.gather_rows(w, order, start, self.w_rows[:rows], self.sq)
-        return self.w[:rows]
-
-    def exp_scratch(self, i: int, rows: int):
-        E = self.E[i]
-        return E if rows == self.rows else E[:rows]
-
-
-def forward(buffers, x, A) -> list[float]:
-    """A[l] = act(A[l-1] @ W.T + b) for every layer, A[-1] the output.
-
-    Returns each layer's sum of squares of A, which the kernels total on the way. Underflow
-    (exp(-|z|) of a saturated sigmoid, a matmul with such a tiny A) is the answer, no error."""
-    squares = []
-    inp = x
+def forward(buffers, x, A) -> None:
+    """A[l] = act(A[l-1] @ W.T + b) for every layer, A[-1] the output. Underflow (exp(-|z|)
+    of a saturated sigmoid, a matmul with such a tiny A) is the answer, no error."""
     with np.errstate(under="ignore"):
-        for i, (layer, WT, act, out) in enumerate(zip(buffers.layers, buffers.WT,
-                                                      buffers.acts, A)):
-            np.matmul(inp, WT, out=out)
-            if act == SIGMOID:  # exp in NumPy's SIMD loop: see fused.bias_and_exp_argument
-                E = buffers.exp_scratch(i, len(out))
-                fused.bias_and_exp_argument(out, layer.b, E)
-                np.exp(E, out=E)
-                squares.append(fused.sigmoid_from_exp(out, E, out.dtype.type(1), buffers.sq))
-            else:
-                squares.append(fused.bias_activation(out, layer.b, act, buffers.sq))
-            inp = out
-    return squares
+        _forward(buffers, x, A)
 
 
-def loss_and_gradients(buffers, x, x2, t, weight, A, dZ, loss_id: int):
-    """Forward, loss and backward of one batch into the layers' dW and db; x2 is the sum of
-    squares of x, weight the batch's sample weights (or empty).
+def _forward(buffers, x, A) -> None:
+    """forward's work, inside the caller's np.errstate."""
+    inp = x
+    for i, (layer, WT, act, out) in enumerate(zip(buffers.layers, buffers.WT, buffers.acts,
+                                                  A)):
+        np.matmul(inp, WT, out=out)
+        if act == SIGMOID:  # exp in NumPy's SIMD loop: see fused.bias_and_exp_argument
+            E = buffers.exp_scratch(i, len(out))
+            fused.bias_and_exp_argument(out, layer.b, E)
+            np.exp(E, out=E)
+            step.sigmoid_of_exp(out, E, out.dtype.type(1))
+        else:
+            step.add_bias_activate(out, layer.b, act)
+        inp = out
 
-    Returns (loss, share, g2): the (weighted) mean loss, the batch's share of the epoch's
-    mean (rows, or the sum of its weights), and g2, finite exactly when the gradient's norm
-    is. Since
-    dW = dZ.T @ A_in, ||dW||^2 <= ||dZ||^2 * ||A_in||^2 (Cauchy-Schwarz), and the kernels
-    total those squares as they pass; only when that bound is not safely finite is the
-    gradient itself summed, so a healthy step reads no gradient twice. Underflow is the
-    answer (see forward); overflow and NaN are left for the divergence guard to report."""
+
+def loss_and_gradients(buffers, x, t, weight, A, dZ, loss_id: int) -> tuple[float, float]:
+    """Forward, loss and backward of one batch into the layers' dW and db; weight the
+    batch's sample weights (or empty). Returns (loss, share): the (weighted) mean loss and
+    the batch's share of the epoch's mean (rows, or the sum of its weights).
+
+    Nothing here sums the gradients for the divergence guard: a non-finite gradient makes
+    the update non-finite, which the update kernels report, and the Session then restores
+    and classifies the step (Session._epoch). Underflow is the answer (see forward);
+    overflow and NaN are left for that guard."""
     with np.errstate(under="ignore", over="ignore", invalid="ignore"):
-        return _loss_and_gradients(buffers, x, x2, t, weight, A, dZ, loss_id)
+        return _loss_and_gradients(buffers, x, t, weight, A, dZ, loss_id)
 
 
-def _loss_and_gradients(buffers, x, x2, t, weight, A, dZ, loss_id: int):
-    """loss_and_gradients' work, inside its np.errstate."""
-    layers = buffers.layers
-    a2 = forward(buffers, x, A)
-    value, share, dz2 = fused.loss_backward(A[-1], t, weight, loss_id, buffers.acts[-1],
-                                            dZ[-1], layers[-1].db, buffers.sq)
-    bound = 0.0
+def _loss_and_gradients(buffers, x, t, weight, A, dZ, loss_id: int) -> tuple[float, float]:
+    """loss_and_gradients' work, inside the caller's np.errstate."""
+    layers, acts = buffers.layers, buffers.acts
+    _forward(buffers, x, A)
+    value, share, _ = fused.loss_backward(A[-1], t, weight, loss_id, acts[-1], dZ[-1],
+                                          layers[-1].db, buffers.sq)  # its sum: 10 columns
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]
         np.matmul(dZ[i].T, x if i == 0 else A[i - 1], out=layer.dW)
-        bound += dz2 * (x2 if i == 0 else a2[i - 1]) + updates.sum_of_squares(layer.db)
         if i > 0:  # dZ[i] @ W is the gradient at A[i-1]; turn it into dZ[i-1] and db[i-1]
             np.matmul(dZ[i], layer.W, out=dZ[i - 1])
-            dz2 = fused.activation_backward(dZ[i - 1], A[i - 1], buffers.acts[i - 1],
-                                            layers[i - 1].db, buffers.sq)
-    if bound < buffers.safe_bound:  # False for inf and nan too
-        return value, share, bound
-    return value, share, sum(updates.sum_of_squares(layer.dW.ravel())
-                             + updates.sum_of_squares(layer.db) for layer in layers)
+            step.derivative_and_bias_gradient(dZ[i - 1], A[i - 1], acts[i - 1],
+                                               layers[i - 1].db)
+    return value, share
 
 
 class Session:
@@ -147,7 +96,7 @@ class Session:
     def __init__(self, layers, X, Y, *, loss, optimizer, batch_size, shuffle, seed,
                  sample_weight=None, clip_norm=None):
         self.buffers = Buffers(layers, rows=min(batch_size, len(X)))
-        self.X, self.T = training_arrays(layers, X, Y, loss)
+        self.X, self.T = batch_sources(layers, X, Y, loss)
         self.w = None if sample_weight is None else np.ascontiguousarray(
             sample_weight, dtype=np.float64).reshape(-1, 1)
         self.batch_size, self.shuffle = batch_size, shuffle
@@ -163,7 +112,10 @@ class Session:
 
     def _epoch(self, interrupt):
         """One epoch; an update that made a value non-finite is undone by restoring the
-        epoch's starting snapshot and replaying the steps before it."""
+        epoch's starting snapshot and replaying the steps before it. Then the refused step
+        is run again, without its update, to tell why: its gradient was not finite (the
+        update kernels check no gradient before using it, see loss_and_gradients) or the
+        update itself overflowed."""
         if self.shuffle:
             self.order = self.rng.permutation(len(self.X))
         self.epoch += 1
@@ -173,30 +125,54 @@ class Session:
             self.updater.restore(before)
             self.step = first_step
             self._batches(None, stop.step - 1)
+            stop = self._why(stop, (stop.step - 1 - first_step) * self.batch_size)
         return mean, stop
+
+    def _why(self, stop: Divergence, start: int) -> Divergence:
+        """The refused step (at ``start`` in the epoch's order) computed again without its
+        update: a Divergence without overflow when its loss or gradient is not finite, as
+        the guard of the NumPy engine reports it, else ``stop`` as it is."""
+        rows = min(self.batch_size, len(self.X) - start)
+        x, t, A, dZ = self.buffers.batch(rows)
+        step.gather_batch(self.X, self.T, self.order, start, x, t)
+        weight = self.buffers.weights(self.w, self.order, start, rows)
+        value, _ = loss_and_gradients(self.buffers, x, t, weight, A, dZ, self.loss_id)
+        with np.errstate(over="ignore", invalid="ignore"):
+            value, norm2 = self.updater.penalize(value, self.updater.gradient_norm2(), rows)
+        if math.isfinite(value) and math.isfinite(norm2):
+            return stop
+        return Divergence(stop.step, stop.epoch, value)
 
     def _batches(self, interrupt, last_step: int | None):
         """The epoch's batches (up to step ``last_step``, 1-based, when given): (mean loss,
         None) or (None, why it stopped)."""
+        with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+            return self._steps(interrupt, last_step)
+
+    def _steps(self, interrupt, last_step: int | None):
+        """_batches' work, inside its np.errstate (one for the epoch: a step's kernels and
+        products run between two Python statements, and entering np.errstate costs more
+        than some of them)."""
         n, total, seen = len(self.X), 0.0, 0.0
-        buffers, updater = self.buffers, self.updater
-        for start in range(0, n, self.batch_size):
+        buffers, updater, batch_size, order = self.buffers, self.updater, self.batch_size, \
+            self.order
+        X, T, w, loss_id = self.X, self.T, self.w, self.loss_id
+        isfinite = math.isfinite
+        for start in range(0, n, batch_size):
             if self.step == last_step:
                 return None, None
             self.step += 1
-            rows = min(self.batch_size, n - start)
+            rows = min(batch_size, n - start)
             x, t, A, dZ = buffers.batch(rows)
-            x2 = fused.gather_rows(self.X, self.order, start, x, buffers.sq)
-            fused.gather_rows(self.T, self.order, start, t, buffers.sq)
-            weight = buffers.weights(self.w, self.order, start, rows)
-            value, share, norm2 = loss_and_gradients(buffers, x, x2, t, weight, A, dZ,
-                                                     self.loss_id)
-            if self.w is not None and share == 0.0:
+            step.gather_batch(X, T, order, start, x, t)
+            weight = buffers.weights(w, order, start, rows)
+            value, share = _loss_and_gradients(buffers, x, t, weight, A, dZ, loss_id)
+            if w is not None and share == 0.0:
                 raise weightless_batch(self.loss)
-            value, norm2 = updater.penalize(value, norm2, rows)
-            if not (np.isfinite(value) and np.isfinite(norm2)):
+            value, norm2 = updater.penalize(value, updater.guard_norm2(), rows)
+            if not (isfinite(value) and isfinite(norm2)):
                 return None, Divergence(self.step, self.epoch, value)
-            updater.clip()
+            updater.clip(norm2)
             if not updater.update():
                 return None, Divergence(self.step, self.epoch, value, overflow=True)
             total, seen = total + value * share, seen + share
@@ -219,9 +195,8 @@ def train_step(layers, X, Y, loss, optimizer) -> float:
 def gradients(layers, X, Y, loss) -> None:
     """One batch's gradients, computed by this engine into the layers' dW and db."""
     buffers = Buffers(layers, rows=len(X))
-    X, T = training_arrays(layers, X, Y, loss)
-    x2 = updates.sum_of_squares(X.ravel())
-    loss_and_gradients(buffers, X, x2, T, NO_WEIGHTS, buffers.A, buffers.dZ, loss_code(loss))
+    X, T = batch_sources(layers, X, Y, loss)
+    loss_and_gradients(buffers, X, T, NO_WEIGHTS, buffers.A, buffers.dZ, loss_code(loss))
 
 
 def predict(layers, X) -> np.ndarray:

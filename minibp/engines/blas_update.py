@@ -51,6 +51,7 @@ class Updater:
         self.settings = update_settings.settings(optimizer, self.clip_norm)
         self.adam = optimizer_code(optimizer) == ADAM
         self.grads = [flat_view(p.grad) for p in self.parameters]  # frozen too: the guard's
+        self.frozen = [flat_view(p.grad) for p in self.parameters if p.frozen]
         self.views = []
         for p in self.parameters:
             if p.frozen:
@@ -71,11 +72,34 @@ class Updater:
         norm2 = sum(updates.sum_of_squares(g) for g in self.grads)
         return value + 0.5 * l2 * total / rows, norm2
 
-    def clip(self) -> None:
-        """torch's clip_grad_norm_ over the trainable parameters, in place."""
+    def gradient_norm2(self) -> float:
+        """The squared norm of every gradient, frozen parameters' too, summed in float64."""
+        return sum(updates.sum_of_squares(g) for g in self.grads)
+
+    def guard_norm2(self) -> float:
+        """What the divergence guard must see of the gradients before the update: finite
+        exactly when the gradients it cannot leave to the update are. The update kernels
+        report a non-finite value, and a non-finite gradient makes the value it updates
+        non-finite (p - lr * g, Adam's v), so only the frozen parameters' gradients, which
+        nothing updates, are summed; and all of them when clipping, which needs their norm
+        before the update (clip reuses it). With l2, penalize sums them all anyway: 0.0."""
+        if self.optimizer.l2:
+            return 0.0
+        if self.clip_norm is not None:
+            return self.gradient_norm2()
+        if not self.frozen:
+            return 0.0
+        return sum(updates.sum_of_squares(g) for g in self.frozen)
+
+    def clip(self, norm2: float) -> None:
+        """torch's clip_grad_norm_ over the trainable parameters, in place; ``norm2`` the
+        squared norm of every gradient (guard_norm2 or penalize), their norm when none is
+        frozen."""
         if self.clip_norm is None:
             return
-        norm = math.sqrt(sum(updates.sum_of_squares(g) for _, g, _, _, _ in self.views))
+        if self.frozen:
+            norm2 = sum(updates.sum_of_squares(g) for _, g, _, _, _ in self.views)
+        norm = math.sqrt(norm2)
         scale = self.clip_norm / (norm + 1e-6)
         if scale < 1.0:
             with np.errstate(under="ignore"):  # a tiny gradient scaled down: its answer

@@ -3,6 +3,10 @@
 - ``loop``: the numba engine's whole training run over one flat parameter buffer.
 - ``fused``: the BLAS engine's elementwise work around its matrix products.
 - ``updates``: the BLAS engine's work on the gradients: norms, l2, the optimizers' updates.
+- ``step``: the BLAS engine's batch-wide work in a plain step (gather, bias and activation,
+  derivatives), as fused.py computes it but without the guard's sums, so it vectorizes.
+- ``specialized``: the numba engine's driver template for loops specialized to one model
+  (read as text by minibp.engines.specialize, never imported).
 
 Rules (STYLE.md section 4): import only numpy, numba and math, nothing from minibp; outputs
 passed in, nothing allocated in a step; ``@njit(cache=True)`` without signature strings, so
