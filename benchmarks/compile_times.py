@@ -22,9 +22,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
-from benchmarks.harness import REPO
-from benchmarks.machine import cpu_model
+if __package__ in (None, ""):          # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.harness import REPO  # noqa: E402
+from benchmarks.machine import cpu_model  # noqa: E402
 
 PROBE = """
 import json, sys, time
