@@ -8,9 +8,6 @@ fit stopped before the bad step.
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -119,22 +116,6 @@ def test_derivative_and_bias_gradient(kernel, shape, name, dtype):
     np.testing.assert_allclose(db, dZ.sum(axis=0), rtol=tolerance * 10, atol=tolerance)
     np.testing.assert_array_equal(dA, old)
     np.testing.assert_array_equal(db, old_db)
-
-
-def test_the_shared_scalar_math_is_fused_pys_text_and_reads_the_same_constants():
-    """step.py inlines copies of fused.py's activate and activation_derivative (numba's
-    cache watches one file: kernels/__init__.py); an edit to one copy alone fails here."""
-    folder = Path(F.__file__).parent
-
-    def functions(module):
-        tree = ast.parse((folder / module).read_text())
-        return {n.name: ast.dump(n) for n in tree.body if isinstance(n, ast.FunctionDef)}
-
-    ours, theirs = functions("step.py"), functions("fused.py")
-    for name in ("activate", "activation_derivative"):
-        assert ours[name] == theirs[name], name
-    for name in ("IDENTITY", "SIGMOID", "TANH", "RELU"):
-        assert getattr(S, name) == getattr(F, name) == CODES[name.lower()], name
 
 
 # -- the engine: read-only data, and the guard left to the update ----------------------------

@@ -12,8 +12,8 @@ spinning threads for the two cores (measured in docs/performance.md).
 
 The rules, and the reason ``activate`` and ``activation_derivative`` below are copies of
 fused.py's (and loop.py's), are in minibp/engines/kernels/__init__.py;
-tests/engines/test_blas_step.py proves the copies identical. Arrays are C-contiguous, 2-D
-(rows, width).
+tests/engines/kernels/test_shared_math.py proves the copies identical. Arrays are
+C-contiguous, 2-D (rows, width).
 """
 
 import numpy as np
