@@ -32,17 +32,18 @@ def numba_has_a_place() -> bool:
     return True
 
 
-def fallback_folder() -> str:
-    """A per-user folder in the temporary directory (a fresh one if that is taken)."""
+def fallback_folder(name: str = "numba-cache") -> str:
+    """A per-user folder ``minibp-<name>-<user>`` in the temporary directory (a fresh one if
+    that is taken); minibp.engines.specialize falls back on it too."""
     user = os.getuid() if hasattr(os, "getuid") else os.getlogin()
-    folder = os.path.join(tempfile.gettempdir(), f"minibp-numba-cache-{user}")
+    folder = os.path.join(tempfile.gettempdir(), f"minibp-{name}-{user}")
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
         if os.access(folder, os.W_OK):
             return folder
     except OSError:
         pass
-    return tempfile.mkdtemp(prefix="minibp-numba-cache-")
+    return tempfile.mkdtemp(prefix=f"minibp-{name}-")
 
 
 def choose() -> str | None:

@@ -32,7 +32,7 @@ from minibp.engines.kernels import loop  # numba: this module is imported only w
 PREDICT_ROWS = 256  # rows per chunk when predicting
 STEP_SECONDS = 5e-7  # a cautious guess of a step's fixed cost, for sizing chunks (epochs.py)
 CALL_SECONDS = 0.1  # a compiled call's length at most (about): Ctrl-C waits for it
-_NEVER_DRAWN = np.random.default_rng(0)  # typed Generator argument for unshuffled runs
+_NEVER_DRAWN = np.random.default_rng(0)  # the generic loop's Generator for unshuffled runs
 _NO_WEIGHTS = np.empty(0)  # the kernels' "no sample weights": an empty float64 array
 OVERFLOW = 3  # report[0] of loop.train_epochs after an update that made a value non-finite
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from minibp.engines import cache_location
 from minibp.engines.flat import ACT
 from minibp.engines.kernels import loop
 from minibp.version import __version__
@@ -135,21 +136,24 @@ def _sizes(structure: Structure, i: int) -> str:
 
 
 def cache_folder() -> Path:
-    """MINIBP_CACHE_DIR, else minibp's folder in the user's cache (XDG_CACHE_HOME or
-    ~/.cache), else one in the temporary directory: the first that can be written."""
+    """``loops`` in MINIBP_CACHE_DIR (which must be writable), else in minibp's folder of
+    the user's cache (XDG_CACHE_HOME or ~/.cache) when that can be written, else in a
+    per-user folder of the temporary directory (cache_location.fallback_folder)."""
     chosen = os.environ.get("MINIBP_CACHE_DIR")
     home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    candidates = [chosen] if chosen else [os.path.join(home, "minibp"), os.path.join(
-        tempfile.gettempdir(), f"minibp-cache-{os.getuid() if hasattr(os, 'getuid') else 0}")]
-    for folder in candidates:
-        path = Path(folder) / "loops"
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
+    path = Path(chosen or os.path.join(home, "minibp")) / "loops"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
         if os.access(path, os.W_OK):
             return path
-    raise OSError(f"minibp: no writable folder for compiled loops among {candidates}")
+    except OSError:
+        pass
+    if chosen:
+        raise OSError(f"minibp: MINIBP_CACHE_DIR={chosen} cannot hold compiled loops (not "
+                      "writable)")
+    path = Path(cache_location.fallback_folder("cache")) / "loops"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 _LOADED: dict[Structure, object] = {}
