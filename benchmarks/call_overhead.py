@@ -1,20 +1,26 @@
 """The fixed cost of minibp's entry points, per call, on the chapter's network.
 
     python benchmarks/call_overhead.py              # one process: prints a JSON line
-    PYTHONPATH=/path/to/other/checkout python benchmarks/call_overhead.py
+    python benchmarks/call_overhead.py --against /path/to/other/checkout [--rounds 6]
 
 Times 2,000 calls each of fit(epochs=1) (one step), predict, train_step and gradients on
 the chapter's 2-2-2 network (numba engine after a warm-up, float64), and W1 and W2 as one
-fit each (median of 15). To compare two versions, run this alternately in processes of each
-(PYTHONPATH pointing at each checkout) and take medians: the per-process speed of the
-compiled loop varies (docs/benchmarks.md, "Reading the figures with care").
+fit each (median of 15). ``--against`` compares two versions: processes of this checkout
+and of the other (PYTHONPATH pointing at each) alternate, ``--rounds`` of each, and each
+figure is reported as the median over the rounds and as the ratio this / other, since the
+machine's speed drifts between runs (docs/benchmarks.md, "Reading the figures with care").
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import minibp
 from minibp.examples import chapter_data, chapter_network, xor_data
@@ -59,5 +65,29 @@ def measure() -> dict[str, float]:
     }
 
 
+def compare(other: str, rounds: int) -> None:
+    """Alternate processes of this checkout and ``other``; print medians and ratios."""
+    trees = {"this": str(Path(__file__).resolve().parents[1]), "other": other}
+    found = {name: [] for name in trees}
+    for round_ in range(rounds):
+        order = list(trees.items())
+        for name, tree in order if round_ % 2 == 0 else order[::-1]:
+            env = dict(os.environ, PYTHONPATH=tree)
+            out = subprocess.run([sys.executable, __file__], env=env, capture_output=True,
+                                 text=True, check=True, cwd=tree)
+            found[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"{'figure':16s} {'this':>10s} {'other':>10s}  this/other   ({rounds} rounds)")
+    for key in found["this"][0]:
+        this, that = (statistics.median(run[key] for run in found[name]) for name in trees)
+        print(f"{key:16s} {this:10.1f} {that:10.1f}  {this / that:10.2f}")
+
+
 if __name__ == "__main__":
-    print(json.dumps(measure()))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", help="another checkout to compare with, alternating")
+    parser.add_argument("--rounds", type=int, default=6)
+    args = parser.parse_args()
+    if args.against:
+        compare(args.against, args.rounds)
+    else:
+        print(json.dumps(measure()))

@@ -99,13 +99,13 @@ def expect_number(value, name: str, who: str, *, least: float | None = None,
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{who}: {name} must be a number, got {shown(value)}")
     value = float(value)
-    bounds = [f">= {least:g}" if least is not None else "",
-              f"> {above:g}" if above is not None else "",
-              f"< {below:g}" if below is not None else ""]
-    wanted = " and ".join(b for b in bounds if b)
     ok = (math.isfinite(value) and (least is None or value >= least)
           and (above is None or value > above) and (below is None or value < below))
     if not ok:
+        bounds = [f">= {least:g}" if least is not None else "",
+                  f"> {above:g}" if above is not None else "",
+                  f"< {below:g}" if below is not None else ""]
+        wanted = " and ".join(b for b in bounds if b)
         raise ValueError(f"{who}: {name} must be a finite number{' ' + wanted if wanted else ''}, "
                          f"got {value}")
     return value
@@ -217,18 +217,19 @@ def all_finite(values: np.ndarray) -> bool:
     return bool(np.isfinite(values.sum())) or bool(np.isfinite(values).all())
 
 
+def is_finite(values: np.ndarray) -> bool:
+    """No NaN or infinity in a float (or complex) array, by the cheaper look for its size."""
+    if values.size <= SMALL:  # one elementwise look: cheaper than entering np.errstate
+        return bool(np.isfinite(values).all())
+    with np.errstate(over="ignore", invalid="ignore"):
+        return all_finite(values)
+
+
 def check_finite(values: np.ndarray, name: str, who: str) -> None:
     """Refuse NaN and infinity in data: training on them only looks like divergence.
     NonFiniteInputError names the array, how many of each kind, and the first row."""
-    if values.dtype.kind not in "fc" or values.size == 0:
+    if values.dtype.kind not in "fc" or values.size == 0 or is_finite(values):
         return
-    if values.size <= SMALL:  # one elementwise look: cheaper than entering np.errstate
-        if np.isfinite(values).all():
-            return
-    else:
-        with np.errstate(over="ignore", invalid="ignore"):
-            if all_finite(values):
-                return
     bad = ~np.isfinite(values)
     if bad.any():  # else the sum only overflowed: the data is fine
         where = np.argwhere(bad)[0]

@@ -3,6 +3,8 @@ what each argument may be."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from minibp.engines.trainer import Plan
@@ -119,3 +121,14 @@ def _callbacks(callbacks) -> list:
             raise TypeError(f"fit: a callback must have one of {', '.join(hooks)}, got "
                             f"{shown(callback)}")
     return callbacks
+
+
+def warn_if_nothing_trains(layers) -> None:
+    """fit with every parameter frozen runs every epoch and changes nothing: say so."""
+    if not any(getattr(layer, "_frozen", True) for layer in layers):
+        return  # nothing frozen (the common case, told without making parameter records)
+    parameters = [p for layer in layers for p in layer.parameters()]
+    if parameters and all(p.frozen for p in parameters):
+        warnings.warn("fit: every parameter of this model is frozen, so training changes "
+                      "nothing (only the loss is computed); unfreeze some (layer.unfreeze())",
+                      UserWarning, stacklevel=3)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from minibp import checkpoint, engines, model_text, outputs
@@ -11,7 +9,7 @@ from minibp.checkpoint import onnx_export
 from minibp.engines import evaluation, trainer
 from minibp.engines.checks import exclusive
 from minibp.errors import check_training_data, expect_choice, expect_int
-from minibp.fit_plan import loss_from, make_plan, optimizer_from
+from minibp.fit_plan import loss_from, make_plan, optimizer_from, warn_if_nothing_trains
 from minibp.history import History
 from minibp.nn.layer import Parameter, named_parameters
 from minibp.nn.metrics import get_metric
@@ -95,7 +93,7 @@ class Sequential:
                    "clip_norm": plan.clip_norm is not None}
         chosen, X = engines.resolve(engine, self, X, loss, optimizer, options=options,
                                     rows=min(plan.batch_size, len(X)), who="fit", checked=True)
-        _warn_if_nothing_trains([p for layer in self.layers for p in layer.parameters()])
+        warn_if_nothing_trains(self.layers)
         with exclusive(self, "fit"):
             self.loss, self.optimizer = loss, optimizer
             return trainer.run(self, chosen, X, Y, loss, optimizer, plan)
@@ -236,14 +234,6 @@ def _check_widths(layers) -> None:
             width, source = out, i
         elif wanted is not None:
             width, source = wanted, i
-
-
-def _warn_if_nothing_trains(parameters) -> None:
-    """fit with every parameter frozen runs every epoch and changes nothing: say so."""
-    if parameters and all(p.frozen for p in parameters):
-        warnings.warn("fit: every parameter of this model is frozen, so training changes "
-                      "nothing (only the loss is computed); unfreeze some (layer.unfreeze())",
-                      UserWarning, stacklevel=3)
 
 
 def _rows(batch_size, who: str) -> int | None:

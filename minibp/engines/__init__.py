@@ -37,8 +37,10 @@ def resolve(engine: str, model, X, loss=None, optimizer=None, *, rows: int | Non
 
     X must be a finite 2-D array of numbers (``checked``: the caller has made sure, as fit's
     check_training_data does); every parameter is checked as it stands now (shape, dtype,
-    layout, finite); then X gets the first layer's input check (its width, cast to the
-    model's dtype) on every engine, since the compiled ones never call layer.forward.
+    layout, finite; an engine module whose CHECKS_FINITE_PARAMETERS is true checks finiteness
+    itself, in one look at its packed copy); then X gets the first layer's input check (its
+    width, cast to the model's dtype) on every engine, since the compiled ones never call
+    layer.forward.
     ``rows`` is the batch size a step will see (default: every row of X); "auto" decides
     by it. ``options`` names fit's options in use ({"sample_weight": True, ...}), which a
     compiled engine may not run.
@@ -48,11 +50,13 @@ def resolve(engine: str, model, X, loss=None, optimizer=None, *, rows: int | Non
     if rows is None:
         rows = max(1, len(X))
     name = choose_engine(engine, model, loss, optimizer, rows=rows, options=options, who=who)
-    check_parameters(model.layers, who)
+    module = _engine_module(name)
+    check_parameters(model.layers, who,
+                     finite=not getattr(module, "CHECKS_FINITE_PARAMETERS", False))
     check_input = getattr(model.layers[0], "check_input", None)
     if check_input is not None:
         X = check_input(X)
-    return _engine_module(name), X
+    return module, X
 
 
 def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1,

@@ -199,8 +199,9 @@ def gradients(layers, X, Y, loss) -> None:
     loss_and_gradients(buffers, X, T, NO_WEIGHTS, buffers.A, buffers.dZ, loss_code(loss))
 
 
-def predict(layers, X) -> np.ndarray:
-    """The layers' output for X (n, in), PREDICT_ROWS rows at a time."""
+def predict(layers, X, who: str = "predict") -> np.ndarray:
+    """The layers' output for X (n, in), PREDICT_ROWS rows at a time. (``who``, the caller's
+    name, is for engines that check parameters here; resolve has checked them for this one.)"""
     X = np.ascontiguousarray(X, dtype=layers[0].W.dtype)
     out = np.empty((len(X), layers[-1].out_features), X.dtype)
     buffers = Buffers(layers, rows=max(1, min(PREDICT_ROWS, len(X))))

@@ -8,18 +8,18 @@ parameter of the wrong shape, dtype or layout, or a NaN written into one by hand
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 
 import numpy as np
 
 
-def check_parameters(layers, who: str) -> None:
-    """Each layer's own check_parameters (shape, dtype, contiguity, finiteness), when it has
-    one: ShapeError, DTypeError or NonFiniteInputError naming the parameter."""
+def check_parameters(layers, who: str, finite: bool = True) -> None:
+    """Each layer's own check_parameters (shape, dtype, contiguity and, when ``finite``,
+    finiteness), when it has one: ShapeError, DTypeError or NonFiniteInputError naming the
+    parameter."""
     for layer in layers:
         check = getattr(layer, "check_parameters", None)
         if check is not None:
-            check(who)
+            check(who) if finite else check(who, finite=False)
 
 
 def kernel_array(values: np.ndarray, dtype) -> np.ndarray:
@@ -35,21 +35,32 @@ _owners: dict[int, str] = {}  # id(model) -> the thread training it; never pickl
 _owners_lock = threading.Lock()
 
 
-@contextmanager
 def exclusive(model, who: str):
-    """Training of ``model`` by this thread only, for the duration: a second fit or
-    train_step on it, from any thread, while one runs gets a RuntimeError saying so (two
-    runs would interleave their updates and read each other's half-written weights)."""
-    key, me = id(model), threading.current_thread().name
-    with _owners_lock:
-        owner = _owners.get(key)
-        if owner is not None:
-            raise RuntimeError(
-                f"{who}: this model is already training (thread {owner!r}); wait for that "
-                "fit to end, or train a copy (copy.deepcopy(model)) in this thread")
-        _owners[key] = me
-    try:
-        yield
-    finally:
+    """``with exclusive(model, who):`` training of ``model`` by this thread only, for the
+    duration: a second fit or train_step on it, from any thread, while one runs gets a
+    RuntimeError saying so (two runs would interleave their updates and read each other's
+    half-written weights)."""
+    return _Exclusive(model, who)
+
+
+class _Exclusive:
+    """exclusive's context: a class, not a generator, since fit enters one on every call."""
+
+    def __init__(self, model, who: str):
+        self.key, self.who = id(model), who
+
+    def __enter__(self):
+        me = threading.current_thread().name
         with _owners_lock:
-            _owners.pop(key, None)
+            owner = _owners.get(self.key)
+            if owner is not None:
+                raise RuntimeError(
+                    f"{self.who}: this model is already training (thread {owner!r}); wait for "
+                    "that fit to end, or train a copy (copy.deepcopy(model)) in this thread")
+            _owners[self.key] = me
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        with _owners_lock:
+            _owners.pop(self.key, None)
+        return False

@@ -16,14 +16,15 @@ from minibp.engines.epochs import weighted_loss
 PREDICT_ROWS = 4096
 
 
-def predict(model, engine, X, batch_size: int | None = None) -> np.ndarray:
-    """The model's output for X (n, in) -> (n, out), ``batch_size`` rows per engine call."""
+def predict(model, engine, X, batch_size: int | None = None, who: str = "predict") -> np.ndarray:
+    """The model's output for X (n, in) -> (n, out), ``batch_size`` rows per engine call;
+    ``who`` names the caller in errors."""
     rows = PREDICT_ROWS if batch_size is None else batch_size
     if len(X) <= rows:
-        return engine.predict(model.layers, X)
+        return engine.predict(model.layers, X, who=who)
     out = None
     for start in range(0, len(X), rows):
-        part = engine.predict(model.layers, X[start:start + rows])
+        part = engine.predict(model.layers, X[start:start + rows], who=who)
         if out is None:
             out = np.empty((len(X),) + part.shape[1:], part.dtype)
         out[start:start + len(part)] = part
@@ -31,11 +32,11 @@ def predict(model, engine, X, batch_size: int | None = None) -> np.ndarray:
 
 
 def evaluate(model, engine, X, Y, loss, metrics, sample_weight=None, *, last_loss=None,
-             batch_size: int | None = None) -> dict[str, float]:
+             batch_size: int | None = None, who: str = "evaluate") -> dict[str, float]:
     """{"loss": ..., metric: ...} of the model on X, Y: the loss (when given) as fit computes
     it, weighted by sample_weight, and each (name, function) metric; ``last_loss`` is the
     loss the model was fit with, which tells accuracy how to read the outputs."""
-    pred = predict(model, engine, X, batch_size)
+    pred = predict(model, engine, X, batch_size, who)
     logs = {}
     if loss is not None:
         with np.errstate(over="ignore", invalid="ignore"):

@@ -5,10 +5,13 @@ Pure NumPy: building a FlatModel never imports numba.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from minibp.engines.capabilities import activation_code
-from minibp.engines.checks import kernel_array
+from minibp.engines.checks import check_parameters, kernel_array
+from minibp.errors import is_finite
 
 # Column order of a layout row; minibp.engines.kernels.loop reads the same order (a test
 # checks the two agree).
@@ -33,21 +36,30 @@ class FlatModel:
     is_matrix]. ``state`` (2, size) holds the optimizer's state arrays in its state_names
     order (SGD: momentum_buffer; Adam: exp_avg, exp_avg_sq), empty rows when it keeps none.
     Scratch buffers hold up to ``rows`` batch rows. ``pull`` copies the layers' values and
-    the optimizer's state in; ``push`` writes values, gradients and state back in place.
-    ``net`` and ``scratch`` are the tuples the kernels take.
+    the optimizer's state in, and refuses NaN or infinity there (the one finiteness check of
+    the parameters on this path, ``who`` naming the caller); ``push`` writes values,
+    gradients and state back in place. ``net`` and ``scratch`` are the tuples the kernels
+    take. A FlatModel may be pulled again for another run of the same layers (the numba
+    engine keeps idle ones, see numba_engine.Session).
     """
 
-    def __init__(self, layers, rows: int, optimizer=None):
+    def __init__(self, layers, rows: int, optimizer=None, who: str = "fit"):
         self.layers = list(layers)
         self.dtype = self.layers[0].W.dtype
-        self.rows = rows
+        self.rows, self.who = rows, who
+        self.memo = {}  # what engines derive from the layout once (specialize's layer_facts)
+        self.idle_key = IdleFlatModels.key(self.layers, rows, optimizer)
         self.layout = self._build_layout()
         size = int(self.layout[-1, B_OFF] + self.layout[-1, N_OUT])
         self.params = np.empty(size, self.dtype)
         self.grads = np.zeros(size, self.dtype)
         self.state = np.zeros((2, size if state_names(optimizer) else 0), self.dtype)
         self.blocks = np.empty((0, 3), np.int64)
-        self.trained = []  # (parameter, slice) of each parameter trainable at the last pull
+        self.trained = []  # (parameter, slice) trainable at the last pull with optimizer state
+        self._frozen = None  # the layers' frozen flags that blocks was made for
+        self._slices = tuple((layer, slice(w0, b0), slice(b0, b0 + n_out)) for layer,
+                             (_, n_out, w0, b0, *_) in zip(self.layers, self.rows_of_layout))
+        self._views = tuple(self._layer_views())
         widths = [self.n_inputs] + [layer.out_features for layer in self.layers]
         self.acts = np.empty(rows * sum(widths[1:]), self.dtype)
         self.x_buf = np.empty(rows * self.n_inputs, self.dtype)
@@ -72,6 +84,11 @@ class FlatModel:
     def scratch(self) -> tuple:
         return self.acts, self.x_buf, self.y_buf, self.w_buf, self.deltas
 
+    @property
+    def macs_per_row(self) -> int:
+        """Multiply-adds of one row's forward pass: the sum of n_in * n_out."""
+        return sum(n_in * n_out for n_in, n_out, *_ in self.rows_of_layout)
+
     def _build_layout(self) -> np.ndarray:
         """The layout table; its rows also as tuples of Python ints (self.rows_of_layout)."""
         rows, offset, a_offset = [], 0, 0
@@ -84,38 +101,99 @@ class FlatModel:
         self.rows_of_layout = tuple(rows)
         return np.array(rows, np.int64).reshape(-1, 6)
 
+    def _layer_views(self):
+        """(layer, W, b, dW, db) per layer: views of params and grads in the layer's shapes,
+        made once, so pull and push are one copy per array."""
+        for layer, w, b in self.slices():
+            shape = (layer.out_features, layer.in_features)
+            yield (layer, self.params[w].reshape(shape), self.params[b],
+                   self.grads[w].reshape(shape), self.grads[b])
+
     def slices(self):
         """(layer, W slice, b slice) for each layer, into flat buffers of any kind."""
-        for layer, row in zip(self.layers, self.layout):
-            w0, b0, n_out = row[W_OFF], row[B_OFF], row[N_OUT]
-            yield layer, slice(w0, b0), slice(b0, b0 + n_out)
+        return iter(self._slices)
 
     def pull(self, optimizer=None) -> None:
         """Copy values out of the layers, which of them train, and (when given) the
-        optimizer's state of those that do (zeros on first use, as the optimizer makes it)."""
-        self.trained = []
-        for layer, w, b in self.slices():
-            self.params[w] = layer.W.ravel()
-            self.params[b] = layer.b
-            self.trained += [(p, part) for p, part in zip(layer.parameters(), (w, b))
-                             if not p.frozen]
-        self.blocks = np.array([(part.start, part.stop, p.value.ndim >= 2)
-                                for p, part in self.trained], np.int64).reshape(-1, 3)
-        for k, name in enumerate(state_names(optimizer)):
+        optimizer's state of those that do (zeros on first use, as the optimizer makes it).
+        NonFiniteInputError (naming the parameter) when a value is NaN or infinite."""
+        for layer, W, b, _, _ in self._views:
+            np.copyto(W, layer.W)
+            np.copyto(b, layer.b)
+        if not is_finite(self.params):
+            check_parameters(self.layers, self.who)  # raises, naming the parameter
+        frozen = tuple(layer.is_frozen(name) for layer in self.layers for name in "Wb")
+        if frozen != self._frozen:
+            parts = [part for _, w, b in self.slices() for part in (w, b)]  # W, b, W, ...
+            self.blocks = np.array([(part.start, part.stop, k % 2 == 0)  # is_matrix: W
+                                    for k, part in enumerate(parts) if not frozen[k]],
+                                   np.int64).reshape(-1, 3)
+            self._frozen, self._parts = frozen, parts
+        names = state_names(optimizer)
+        if names:  # the optimizer keys its state by the parameter records
+            self.trained = [(p, part) for p, part in zip(
+                (p for layer in self.layers for p in layer.parameters()), self._parts)
+                if not p.frozen]
+        for k, name in enumerate(names):
             for p, part in self.trained:
                 self.state[k, part] = optimizer.state(p)[name].ravel()
 
-    def push(self, optimizer=None) -> None:
-        """Write values and gradients (and the optimizer's state of the parameters trained)
-        back into the layers' and the optimizer's own arrays, in place."""
-        for layer, w, b in self.slices():
-            layer.W[...] = self.params[w].reshape(layer.W.shape)
-            layer.b[...] = self.params[b]
-            layer.dW[...] = self.grads[w].reshape(layer.W.shape)
-            layer.db[...] = self.grads[b]
+    def push(self, optimizer=None, grads: bool = True) -> None:
+        """Write values and (``grads``) gradients, and the optimizer's state of the parameters
+        trained, back into the layers' and the optimizer's own arrays, in place."""
+        for layer, W, b, dW, db in self._views:
+            np.copyto(layer.W, W)
+            np.copyto(layer.b, b)
+            if grads:
+                np.copyto(layer.dW, dW)
+                np.copyto(layer.db, db)
         for k, name in enumerate(state_names(optimizer)):
             for p, part in self.trained:
                 optimizer.state(p)[name][...] = self.state[k, part].reshape(p.value.shape)
+
+
+class IdleFlatModels:
+    """The FlatModels of the last few runs that ended, by what they were made for (the layer
+    objects, their sizes, activations and dtype, the batch rows, the optimizer's state
+    names), so that fitting the same model again (the chapter's 10,000 fits of one epoch, a
+    loop over learning rates) skips building one: a few tens of microseconds a fit.
+
+    A run takes its FlatModel out and gives it back when it ends, so two runs never share
+    one. At most MAX are kept, the oldest dropped first; they hold their layers (and the
+    buffers' memory) until then.
+    """
+
+    MAX = 4
+
+    def __init__(self):
+        self._kept: dict[tuple, FlatModel] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(layers, rows: int, optimizer) -> tuple:
+        return (rows, state_names(optimizer)) + tuple(
+            (layer, layer.in_features, layer.out_features, layer.activation_class,
+             layer.dtype) for layer in layers)
+
+    def take(self, layers, rows: int, optimizer, who: str) -> FlatModel:
+        """A FlatModel of ``layers`` for ``rows`` batch rows, pulled for ``optimizer``."""
+        key = self.key(layers, rows, optimizer)
+        with self._lock:
+            flat = self._kept.pop(key, None)
+        if flat is None:
+            return FlatModel(layers, rows=rows, optimizer=optimizer, who=who)
+        flat.who = who
+        flat.pull(optimizer)
+        return flat
+
+    def give_back(self, flat: FlatModel) -> None:
+        with self._lock:
+            self._kept[flat.idle_key] = flat
+            while len(self._kept) > self.MAX:
+                del self._kept[next(iter(self._kept))]
+
+
+IDLE = IdleFlatModels()
 
 
 def state_names(optimizer) -> tuple[str, ...]:

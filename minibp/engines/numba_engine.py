@@ -6,6 +6,7 @@ that the layers can run here (minibp.engines.resolve); the kernels then trust th
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -26,7 +27,7 @@ from minibp.engines.epochs import (
     steps_per_epoch,
     weightless_batch,
 )
-from minibp.engines.flat import N_IN, N_OUT, FlatModel, count_steps, training_arrays
+from minibp.engines.flat import IDLE, FlatModel, count_steps, training_arrays
 from minibp.engines.kernels import loop  # numba: this module is imported only when it runs
 
 PREDICT_ROWS = 256  # rows per chunk when predicting
@@ -34,6 +35,7 @@ STEP_SECONDS = 5e-7  # a cautious guess of a step's fixed cost, for sizing chunk
 CALL_SECONDS = 0.1  # a compiled call's length at most (about): Ctrl-C waits for it
 _NEVER_DRAWN = np.random.default_rng(0)  # the generic loop's Generator for unshuffled runs
 _NO_WEIGHTS = np.empty(0)  # the kernels' "no sample weights": an empty float64 array
+CHECKS_FINITE_PARAMETERS = True  # FlatModel.pull does, in one look (see engines.resolve)
 OVERFLOW = 3  # report[0] of loop.train_epochs after an update that made a value non-finite
 
 
@@ -42,8 +44,11 @@ class Session:
     compiled call, and sync() writes weights and the optimizer's state back."""
 
     def __init__(self, layers, X, Y, *, loss, optimizer, batch_size, shuffle, seed,
-                 sample_weight=None, clip_norm=None):
-        self.flat = FlatModel(layers, rows=min(batch_size, len(X)), optimizer=optimizer)
+                 sample_weight=None, clip_norm=None, who="fit"):
+        self.flat = IDLE.take(layers, min(batch_size, len(X)), optimizer, who)
+        self.layer_facts = self.flat.memo.get("layer_facts")
+        if self.layer_facts is None:
+            self.layer_facts = self.flat.memo["layer_facts"] = specialize.layer_facts(self.flat)
         self.n, self.batch_size, self.shuffle = len(X), batch_size, shuffle
         self.X, self.T = (a.ravel() for a in training_arrays(layers, X, Y, loss))
         self.w = _NO_WEIGHTS if sample_weight is None else np.ascontiguousarray(
@@ -58,11 +63,10 @@ class Session:
         self.resume = np.zeros(3)  # where a call that ran out of budget stopped mid-epoch
         self.epoch = 0  # epochs completed
         self.per_epoch = steps_per_epoch(self.n, batch_size)
-        macs_per_row = int(np.dot(self.flat.layout[:, N_IN], self.flat.layout[:, N_OUT]))
         self.budget = max(1, int(CALL_SECONDS / guess_seconds_per_epoch(
-            batch_size, batch_size, macs_per_row, STEP_SECONDS)))
+            batch_size, batch_size, self.flat.macs_per_row, STEP_SECONDS)))
         self.synced = False  # the layers hold the latest weights; pull before training more
-        self.layer_facts = specialize.layer_facts(self.flat)
+        self.stepped = False  # a step has run: the gradient buffer holds this fit's
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
         """Up to ``epochs`` epochs in compiled calls of about CALL_SECONDS each; a Ctrl-C
@@ -125,6 +129,7 @@ class Session:
             epochs, position, flat.net, flat.scratch, self.loss_id, update, losses,
             self.report, budget, self.resume)
         self.epoch += finished
+        self.stepped = True
         return finished
 
     def _kernels(self, settings: np.ndarray):
@@ -147,12 +152,17 @@ class Session:
             self.budget = max(1, min(wanted, 4 * self.budget))
 
     def sync(self) -> None:
-        """Write weights, gradients and the optimizer's state back into the layers and the
-        optimizer, in place."""
-        self.flat.push(self.optimizer)
+        """Write weights, gradients (once a step has made them) and the optimizer's state
+        back into the layers and the optimizer, in place."""
+        self.flat.push(self.optimizer, grads=self.stepped)
         self.synced = True
 
-    close = sync
+    def close(self) -> None:
+        """sync, then leave the buffers for the next fit of these layers (flat.IDLE)."""
+        self.sync()
+        IDLE.give_back(self.flat)
+
+
 
 
 class _Snapshot:
@@ -180,23 +190,28 @@ class _Snapshot:
 
 def train_step(layers, X, Y, loss, optimizer) -> float:
     """One forward, backward and update on X, Y; the loss before the update."""
-    return one_step(Session, layers, X, Y, loss, optimizer)
+    return one_step(functools.partial(Session, who="train_step"), layers, X, Y, loss,
+                    optimizer)
 
 
 def gradients(layers, X, Y, loss) -> None:
     """One batch's gradients from the compiled kernels, written into the layers' dW and db."""
     rows = len(X)
-    flat = FlatModel(layers, rows=rows)
+    flat = FlatModel(layers, rows=rows, who="gradients")
     X, T = (a.ravel() for a in training_arrays(layers, X, Y, loss))
     loop.batch_loss_and_gradients(X, 0, T, 0, _NO_WEIGHTS, 0, rows, flat.net, flat.acts,
                                   flat.deltas, loss_code(loss))
     flat.push()
 
 
-def predict(layers, X) -> np.ndarray:
-    """The layers' output for X (n, in), compiled, PREDICT_ROWS rows at a time."""
-    flat = FlatModel(layers, rows=max(1, min(PREDICT_ROWS, len(X))))
-    out = np.empty((len(X), flat.n_outputs), flat.dtype)
-    X = kernel_array(X, flat.dtype).ravel()
-    loop.predict_rows(X, flat.params, flat.layout, flat.acts, flat.rows, out)
+def predict(layers, X, who: str = "predict") -> np.ndarray:
+    """The layers' output for X (n, in), compiled, PREDICT_ROWS rows at a time; ``who``
+    names the caller when a parameter is not finite."""
+    flat = IDLE.take(layers, max(1, min(PREDICT_ROWS, len(X))), None, who)
+    try:
+        out = np.empty((len(X), flat.n_outputs), flat.dtype)
+        X = kernel_array(X, flat.dtype).ravel()
+        loop.predict_rows(X, flat.params, flat.layout, flat.acts, flat.rows, out)
+    finally:
+        IDLE.give_back(flat)
     return out

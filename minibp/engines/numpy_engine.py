@@ -121,8 +121,10 @@ def gradients(layers, X, Y, loss) -> None:
     backward(layers, loss.backward())
 
 
-def predict(layers, X) -> np.ndarray:
-    """The layers' output for X (n, in), through their infer: nothing is kept in them."""
+def predict(layers, X, who: str = "predict") -> np.ndarray:
+    """The layers' output for X (n, in), through their infer: nothing is kept in them.
+    (``who``, the caller's name, is for engines that check parameters here; resolve has
+    checked them for this one.)"""
     for layer in layers:
         infer = getattr(layer, "infer", None)
         X = infer(X) if infer is not None else layer.forward(X)

@@ -158,12 +158,12 @@ class _Loop:
         plan, logs = self.plan, {}
         if plan.metrics:
             found = evaluate(self.model, self.engine, self.X, self.Y, None, plan.metrics,
-                             plan.sample_weight, last_loss=self.loss)
+                             plan.sample_weight, last_loss=self.loss, who="fit")
             logs.update(found)
         if plan.validation is not None:
             Xv, Yv, wv = plan.validation
             found = evaluate(self.model, self.engine, Xv, Yv, self.loss, plan.metrics, wv,
-                             last_loss=self.loss)
+                             last_loss=self.loss, who="fit")
             logs.update({f"val_{name}": value for name, value in found.items()})
         return logs
 

@@ -16,6 +16,7 @@ from minibp.errors import (
     expect_float_dtype,
     expect_int,
     expect_shape,
+    is_finite,
 )
 from minibp.nn.activations import ActivationLayer, get_activation
 from minibp.nn.init import DRAWS_BIAS, INITIALIZERS, call_initializer
@@ -132,20 +133,31 @@ class Dense(Layer):
         check_finite(array, name, who)
         return array
 
-    def check_parameters(self, who: str) -> None:
+    def check_parameters(self, who: str, finite: bool = True) -> None:
         """Before an engine reads them: W and b still of this layer's shapes and dtype,
-        C-contiguous and finite (an array changed in place, W.shape = ..., or NaN written into
-        it, since assignment checked it). ShapeError, DTypeError or NonFiniteInputError."""
-        for name, array, shape in (("W", self._W, (self.out_features, self.in_features)),
-                                   ("b", self._b, (self.out_features,))):
-            label = f"{who}: {self._position or repr(self)}.{name}"
-            if array.shape != shape:
-                raise ShapeError(f"{label} must have shape {shape}, got {array.shape}")
-            if array.dtype != self.dtype or not array.flags.c_contiguous:
-                raise DTypeError(f"{label} must be a C-contiguous {self.dtype} array, got "
-                                 f"{'a non-contiguous ' if not array.flags.c_contiguous else ''}"
-                                 f"{array.dtype} array; assign it again (layer.{name} = ...)")
-        super().check_parameters(who)  # finite, and the gradients of the same shapes
+        C-contiguous and (``finite``) finite: an array changed in place, W.shape = ..., or NaN
+        written into it, since assignment checked it. ShapeError, DTypeError or
+        NonFiniteInputError; the messages are made only when one is raised."""
+        out, n_in = self.out_features, self.in_features
+        for name, array, grad, shape in (("W", self._W, self.dW, (out, n_in)),
+                                         ("b", self._b, self.db, (out,))):
+            if array.shape != shape or array.dtype != self.dtype \
+                    or not array.flags.c_contiguous or np.shape(grad) != shape:
+                self._refuse(who, name, array, shape)
+            if finite and not is_finite(array):
+                check_finite(array, f"{self._position or repr(self)}.{name}", who)
+
+    def _refuse(self, who: str, name: str, array: np.ndarray, shape: tuple) -> None:
+        label = f"{who}: {self._position or repr(self)}.{name}"
+        if array.shape != shape:
+            raise ShapeError(f"{label} must have shape {shape}, got {array.shape}")
+        if array.dtype == self.dtype and array.flags.c_contiguous:  # then the gradient's
+            grad = getattr(self, "d" + name)
+            raise ShapeError(f"{label}'s gradient must have its shape {shape}, got "
+                             f"{np.shape(grad)}")
+        raise DTypeError(f"{label} must be a C-contiguous {self.dtype} array, got "
+                         f"{'a non-contiguous ' if not array.flags.c_contiguous else ''}"
+                         f"{array.dtype} array; assign it again (layer.{name} = ...)")
 
     # -- forward and backward ---------------------------------------------------------------
     def forward(self, X: np.ndarray) -> np.ndarray:

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from minibp.errors import (
+    NUMERIC_KINDS,
     DTypeError,
     ShapeError,
     as_numeric,
     check_finite,
     expect_choice,
     expect_shape,
+    is_finite,
     one_sample_hint,
 )
 
@@ -88,6 +90,11 @@ class Layer:
         self._frozen.difference_update(self._parameter_names(names))
         return self
 
+    def is_frozen(self, name: str) -> bool:
+        """Whether the parameter ``name`` is frozen (as parameters() would say, without
+        making the records)."""
+        return name in self._frozen
+
     def _parameter_names(self, names) -> set[str]:
         known = [p.name for p in self.parameters()]
         for name in names:
@@ -101,28 +108,36 @@ class Layer:
     def check_input(self, X, dtype=None) -> np.ndarray:
         """X as a 2-D floating array (in ``dtype`` when given) of this layer's input width, or
         a ValueError naming this layer, its position and both shapes."""
-        X = as_numeric(X, "X", self._label())
+        if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in NUMERIC_KINDS
+                and X.shape[1] == (self.in_features or X.shape[1])):  # else: say what came
+            X = as_numeric(X, "X", self._label())
+            expect_shape(X, ("batch", self.in_features or "features"), "X", self._label(),
+                         one_sample_hint(X))
         if dtype is not None:
             X = X.astype(dtype, copy=False)
         elif X.dtype.kind != "f":
             X = X.astype(np.float64)
-        width = "features" if self.in_features is None else self.in_features
-        expect_shape(X, ("batch", width), "X", self._label(), one_sample_hint(X))
         return X
 
-    def check_parameters(self, who: str) -> None:
+    def check_parameters(self, who: str, finite: bool = True) -> None:
         """Before an engine reads them: every parameter a float array, its gradient of the same
-        shape, and finite; DTypeError, ShapeError or NonFiniteInputError naming it."""
+        shape, and (``finite``) no NaN or infinity in it; DTypeError, ShapeError or
+        NonFiniteInputError naming it. An engine that checks finiteness in its own way (one
+        look at its packed copy) passes finite=False."""
         for p in self.parameters():
-            name = f"{self._position or repr(self)}.{p.name}"
             value = p.value
             if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
-                raise DTypeError(f"{who}: {name} must be a float32 or float64 array, got "
+                raise DTypeError(f"{who}: {self._parameter_label(p)} must be a float32 or "
+                                 f"float64 array, got "
                                  f"{getattr(value, 'dtype', type(value).__name__)}")
             if np.shape(p.grad) != value.shape:
-                raise ShapeError(f"{who}: {name}'s gradient must have its shape "
-                                 f"{value.shape}, got {np.shape(p.grad)}")
-            check_finite(value, name, who)
+                raise ShapeError(f"{who}: {self._parameter_label(p)}'s gradient must have its "
+                                 f"shape {value.shape}, got {np.shape(p.grad)}")
+            if finite and not is_finite(value):
+                check_finite(value, self._parameter_label(p), who)
+
+    def _parameter_label(self, p: Parameter) -> str:
+        return f"{self._position or repr(self)}.{p.name}"
 
     def _check_upstream(self, dA, A: np.ndarray) -> None:
         if np.shape(dA) != A.shape:
