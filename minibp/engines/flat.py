@@ -57,8 +57,8 @@ class FlatModel:
         self.blocks = np.empty((0, 3), np.int64)
         self.trained = []  # (parameter, slice) trainable at the last pull with optimizer state
         self._frozen = None  # the layers' frozen flags that blocks was made for
-        self._slices = tuple((layer, slice(w0, b0), slice(b0, b0 + n_out)) for layer,
-                             (_, n_out, w0, b0, *_) in zip(self.layers, self.rows_of_layout))
+        self._slices = tuple((slice(w0, b0), slice(b0, b0 + n_out))
+                             for _, n_out, w0, b0, *_ in self.rows_of_layout)
         self._views = tuple(self._layer_views())
         widths = [self.n_inputs] + [layer.out_features for layer in self.layers]
         self.acts = np.empty(rows * sum(widths[1:]), self.dtype)
@@ -70,11 +70,11 @@ class FlatModel:
 
     @property
     def n_inputs(self) -> int:
-        return self.layers[0].in_features
+        return self.rows_of_layout[0][N_IN]
 
     @property
     def n_outputs(self) -> int:
-        return self.layers[-1].out_features
+        return self.rows_of_layout[-1][N_OUT]
 
     @property
     def net(self) -> tuple:
@@ -102,29 +102,28 @@ class FlatModel:
         return np.array(rows, np.int64).reshape(-1, 6)
 
     def _layer_views(self):
-        """(layer, W, b, dW, db) per layer: views of params and grads in the layer's shapes,
-        made once, so pull and push are one copy per array."""
-        for layer, w, b in self.slices():
-            shape = (layer.out_features, layer.in_features)
-            yield (layer, self.params[w].reshape(shape), self.params[b],
-                   self.grads[w].reshape(shape), self.grads[b])
+        """(W, b, dW, db) per layer: views of params and grads in the layer's shapes, made
+        once, so pull and push are one copy per array."""
+        for (n_in, n_out, *_), (w, b) in zip(self.rows_of_layout, self._slices):
+            yield (self.params[w].reshape(n_out, n_in), self.params[b],
+                   self.grads[w].reshape(n_out, n_in), self.grads[b])
 
     def slices(self):
         """(layer, W slice, b slice) for each layer, into flat buffers of any kind."""
-        return iter(self._slices)
+        return ((layer, w, b) for layer, (w, b) in zip(self.layers, self._slices))
 
     def pull(self, optimizer=None) -> None:
         """Copy values out of the layers, which of them train, and (when given) the
         optimizer's state of those that do (zeros on first use, as the optimizer makes it).
         NonFiniteInputError (naming the parameter) when a value is NaN or infinite."""
-        for layer, W, b, _, _ in self._views:
+        for layer, (W, b, _, _) in zip(self.layers, self._views):
             np.copyto(W, layer.W)
             np.copyto(b, layer.b)
         if not is_finite(self.params):
             check_parameters(self.layers, self.who)  # raises, naming the parameter
         frozen = tuple(layer.is_frozen(name) for layer in self.layers for name in "Wb")
         if frozen != self._frozen:
-            parts = [part for _, w, b in self.slices() for part in (w, b)]  # W, b, W, ...
+            parts = [part for w, b in self._slices for part in (w, b)]  # W, b, W, ...
             self.blocks = np.array([(part.start, part.stop, k % 2 == 0)  # is_matrix: W
                                     for k, part in enumerate(parts) if not frozen[k]],
                                    np.int64).reshape(-1, 3)
@@ -141,7 +140,7 @@ class FlatModel:
     def push(self, optimizer=None, grads: bool = True) -> None:
         """Write values and (``grads``) gradients, and the optimizer's state of the parameters
         trained, back into the layers' and the optimizer's own arrays, in place."""
-        for layer, W, b, dW, db in self._views:
+        for layer, (W, b, dW, db) in zip(self.layers, self._views):
             np.copyto(layer.W, W)
             np.copyto(layer.b, b)
             if grads:
@@ -153,14 +152,15 @@ class FlatModel:
 
 
 class IdleFlatModels:
-    """The FlatModels of the last few runs that ended, by what they were made for (the layer
-    objects, their sizes, activations and dtype, the batch rows, the optimizer's state
-    names), so that fitting the same model again (the chapter's 10,000 fits of one epoch, a
-    loop over learning rates) skips building one: a few tens of microseconds a fit.
+    """The FlatModels of the last few runs that ended, by the structure they were made for
+    (each layer's sizes, activation and dtype, the batch rows, the optimizer's state names),
+    so that fitting a model of that structure again skips building one: the chapter's loop
+    of fit(epochs=1), a sweep over learning rates or seeds, a benchmark's fresh models. A
+    few tens of microseconds a fit.
 
-    A run takes its FlatModel out and gives it back when it ends, so two runs never share
-    one. At most MAX are kept, the oldest dropped first; they hold their layers (and the
-    buffers' memory) until then.
+    A run takes its FlatModel out (rebound to its own layers, pulled afresh) and gives it
+    back when it ends, so two runs never share one. At most MAX are kept, the oldest
+    dropped first; a kept one holds its buffers' memory, not the layers it last served.
     """
 
     MAX = 4
@@ -172,8 +172,8 @@ class IdleFlatModels:
     @staticmethod
     def key(layers, rows: int, optimizer) -> tuple:
         return (rows, state_names(optimizer)) + tuple(
-            (layer, layer.in_features, layer.out_features, layer.activation_class,
-             layer.dtype) for layer in layers)
+            (layer.in_features, layer.out_features, layer.activation_class, layer.dtype)
+            for layer in layers)
 
     def take(self, layers, rows: int, optimizer, who: str) -> FlatModel:
         """A FlatModel of ``layers`` for ``rows`` batch rows, pulled for ``optimizer``."""
@@ -182,11 +182,12 @@ class IdleFlatModels:
             flat = self._kept.pop(key, None)
         if flat is None:
             return FlatModel(layers, rows=rows, optimizer=optimizer, who=who)
-        flat.who = who
+        flat.layers, flat.who = list(layers), who
         flat.pull(optimizer)
         return flat
 
     def give_back(self, flat: FlatModel) -> None:
+        flat.layers, flat.trained = [], []  # the layers and parameters are not ours to keep
         with self._lock:
             self._kept[flat.idle_key] = flat
             while len(self._kept) > self.MAX:

@@ -49,8 +49,9 @@ def test_a_second_fit_reuses_the_buffers_and_reads_the_layers_afresh():
     X, Y = data()
     model = minibp.mlp([3, 4, 2], "tanh", seed=0)
     model.fit(X, Y, optimizer=minibp.SGD(0.1), **FIT)
-    kept = [f for f in flat_module.IDLE._kept.values() if f.layers == model.layers]
-    assert len(kept) == 1  # the first fit left its buffers behind
+    key = flat_module.IdleFlatModels.key(model.layers, 3, minibp.SGD(0.1))
+    kept = [flat_module.IDLE._kept[key]]  # the first fit left its buffers behind
+    assert kept[0].layers == []  # holding no layer
     model.layers[0].W[0, 0] = 0.75  # set by hand between fits: the next fit must see it
     model.layers[1].freeze("b")
     frozen_b = model.layers[1].b.copy()
@@ -150,6 +151,22 @@ def test_predicting_from_threads_at_once_gives_each_its_answer():
         thread.join()
     for got, want in zip(found, expected):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_a_new_model_of_the_same_structure_gets_the_buffers_and_its_own_weights():
+    """A benchmark, or a sweep over seeds, builds a new model for each fit: the buffers
+    of the last one serve it, and nothing of that model's weights or freezing leaks in."""
+    X, Y = data()
+    first = minibp.mlp([3, 4, 2], "tanh", seed=0)
+    first.layers[0].freeze("b")
+    first.fit(X, Y, optimizer=minibp.SGD(0.1), **FIT)
+    key = flat_module.IdleFlatModels.key(first.layers, 3, minibp.SGD(0.1))
+    kept = flat_module.IDLE._kept[key]
+    second = minibp.mlp([3, 4, 2], "tanh", seed=1)
+    expected = fresh_fit(second, X, Y, optimizer=minibp.SGD(0.1), **FIT)
+    second.fit(X, Y, optimizer=minibp.SGD(0.1), **FIT)
+    assert flat_module.IDLE._kept[key] is kept
+    assert_same_weights(second, expected)
 
 
 def test_at_most_max_idle_buffers_are_kept():
