@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from minibp.engines.progress import check_verbose
 from minibp.engines.trainer import Plan
 from minibp.errors import check_training_data, expect_choice, expect_int, expect_number, shown
 from minibp.nn.losses import get_loss
@@ -31,8 +32,6 @@ def make_plan(X, Y, *, epochs, batch_size, shuffle, seed, validation_data, valid
               metrics, callbacks, verbose, sample_weight, clip_norm, on_divergence):
     """(X, Y, Plan) with X and Y the training rows (the validation split taken off the end,
     before any shuffling, as Keras does)."""
-    from minibp.engines.progress import check_verbose
-
     X, Y = check_training_data(X, Y)
     weights = _sample_weight(sample_weight, len(X), "sample_weight")
     X, Y, weights, validation = _validation(X, Y, weights, validation_data, validation_split)
@@ -127,8 +126,9 @@ def warn_if_nothing_trains(layers) -> None:
     """fit with every parameter frozen runs every epoch and changes nothing: say so."""
     if not any(getattr(layer, "_frozen", True) for layer in layers):
         return  # nothing frozen (the common case, told without making parameter records)
-    parameters = [p for layer in layers for p in layer.parameters()]
-    if parameters and all(p.frozen for p in parameters):
+    parameters = (p for layer in layers for p in layer.parameters())
+    first = next(parameters, None)  # all() of nothing would warn for a weightless model
+    if first is not None and first.frozen and all(p.frozen for p in parameters):
         warnings.warn("fit: every parameter of this model is frozen, so training changes "
                       "nothing (only the loss is computed); unfreeze some (layer.unfreeze())",
                       UserWarning, stacklevel=3)

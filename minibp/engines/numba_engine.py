@@ -27,7 +27,7 @@ from minibp.engines.epochs import (
     steps_per_epoch,
     weightless_batch,
 )
-from minibp.engines.flat import IDLE, FlatModel, count_steps, training_arrays
+from minibp.engines.flat import IDLE, count_steps, training_arrays
 from minibp.engines.kernels import loop  # numba: this module is imported only when it runs
 
 PREDICT_ROWS = 256  # rows per chunk when predicting
@@ -35,6 +35,7 @@ STEP_SECONDS = 5e-7  # a cautious guess of a step's fixed cost, for sizing chunk
 CALL_SECONDS = 0.1  # a compiled call's length at most (about): Ctrl-C waits for it
 _NEVER_DRAWN = np.random.default_rng(0)  # the generic loop's Generator for unshuffled runs
 _NO_WEIGHTS = np.empty(0)  # the kernels' "no sample weights": an empty float64 array
+MEMO_MAX = 64  # Structures a FlatModel remembers (a sweep over momenta adds some)
 CHECKS_FINITE_PARAMETERS = True  # FlatModel.pull does, in one look (see engines.resolve)
 OVERFLOW = 3  # report[0] of loop.train_epochs after an update that made a value non-finite
 
@@ -133,11 +134,24 @@ class Session:
         return finished
 
     def _kernels(self, settings: np.ndarray):
-        """The module whose train_epochs runs the next call: specialized, or loop."""
-        structure = specialize.structure_of(
-            self.layer_facts, self.loss_id, settings, shuffle=self.shuffle,
-            weighted=len(self.w) > 0, batch_size=self.batch_size,
-            all_trainable=len(self.flat.blocks) == 2 * len(self.flat.layers))
+        """The module whose train_epochs runs the next call: specialized, or loop.
+
+        The Structure is remembered in the FlatModel (which outlives the fit, flat.IDLE) by
+        everything it is made of: the hyperparameters (settings before the lr and step
+        counter, which change as a fit runs) and the run's options. Building one cost more
+        than the rest of a one-step fit's call, and the same object is found in
+        specialize's table by identity, without comparing fields."""
+        all_trainable = len(self.flat.blocks) == 2 * len(self.flat.layers)
+        key = (settings[:update_settings.PER_RUN].tobytes(), self.loss_id, self.shuffle,
+               len(self.w) > 0, self.batch_size, all_trainable)
+        structure = self.flat.memo.get(key)
+        if structure is None:
+            structure = specialize.structure_of(
+                self.layer_facts, self.loss_id, settings, shuffle=self.shuffle,
+                weighted=len(self.w) > 0, batch_size=self.batch_size,
+                all_trainable=all_trainable)
+            if len(self.flat.memo) < MEMO_MAX:
+                self.flat.memo[key] = structure
         return specialize.kernels_for(structure) or loop
 
     def _position(self) -> int:
@@ -197,11 +211,14 @@ def train_step(layers, X, Y, loss, optimizer) -> float:
 def gradients(layers, X, Y, loss) -> None:
     """One batch's gradients from the compiled kernels, written into the layers' dW and db."""
     rows = len(X)
-    flat = FlatModel(layers, rows=rows, who="gradients")
-    X, T = (a.ravel() for a in training_arrays(layers, X, Y, loss))
-    loop.batch_loss_and_gradients(X, 0, T, 0, _NO_WEIGHTS, 0, rows, flat.net, flat.acts,
-                                  flat.deltas, loss_code(loss))
-    flat.push()
+    flat = IDLE.take(layers, rows, None, "gradients")
+    try:
+        X, T = (a.ravel() for a in training_arrays(layers, X, Y, loss))
+        loop.batch_loss_and_gradients(X, 0, T, 0, _NO_WEIGHTS, 0, rows, flat.net, flat.acts,
+                                      flat.deltas, loss_code(loss))
+        flat.push()
+    finally:
+        IDLE.give_back(flat)
 
 
 def predict(layers, X, who: str = "predict") -> np.ndarray:

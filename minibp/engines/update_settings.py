@@ -17,6 +17,7 @@ from minibp.engines.capabilities import CONSTANT_LR, LR_PER_STEP, optimizer_code
 SETTINGS = ("FAMILY", "MOMENTUM", "NESTEROV", "WEIGHT_DECAY", "BETA1", "BETA2", "EPS",
             "DECOUPLED", "L2", "CLIP_NORM", "SCHEDULE", "LR_0", "LR_1", "LR_2", "LR_SCALE",
             "STEPS")
+PER_RUN = SETTINGS.index("LR_0")  # the entries before it change only when someone sets them
 NO_LRS = np.empty(0)  # what the kernels get for lrs when they compute the lr themselves
 
 
