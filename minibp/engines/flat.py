@@ -84,10 +84,6 @@ class FlatModel:
     def scratch(self) -> tuple:
         return self.acts, self.x_buf, self.y_buf, self.w_buf, self.deltas
 
-    @property
-    def macs_per_row(self) -> int:
-        """Multiply-adds of one row's forward pass: the sum of n_in * n_out."""
-        return sum(n_in * n_out for n_in, n_out, *_ in self.rows_of_layout)
 
     def _build_layout(self) -> np.ndarray:
         """The layout table; its rows also as tuples of Python ints (self.rows_of_layout)."""
@@ -99,6 +95,7 @@ class FlatModel:
             offset += n_in * n_out + n_out
             a_offset += self.rows * n_out
         self.rows_of_layout = tuple(rows)
+        self.macs_per_row = offset - sum(row[N_OUT] for row in rows)  # sum of n_in * n_out
         return np.array(rows, np.int64).reshape(-1, 6)
 
     def _layer_views(self):
