@@ -144,7 +144,8 @@ class _Loop:
             self.session.sync()  # the layers hold this epoch's weights: evaluate, callbacks
             logs.update(self._epoch_logs())
         columns = {"loss": losses, **{k: [v] for k, v in logs.items() if k != "loss"}}
-        self.history.extend(range(first, first + count), seconds=[each] * count, **columns)
+        self.history.extend(range(first, first + count), seconds=np.full(count, each),
+                            **columns)  # an array: a list of 10,000 floats cost 27 us
         self.progress.chunk_done(first, losses, each, logs)
         self.last = (first + count - 1, logs, each)
         if self.per_epoch:
