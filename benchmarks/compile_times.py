@@ -11,6 +11,10 @@ MINIBP_CACHE_DIR (so nothing from an earlier run counts):
 The same is measured for the generic loop (MINIBP_SPECIALIZE=0) beside it. Each figure is
 the median over ``--repeats`` rounds (fresh folders each round). Run:
 ``python benchmarks/compile_times.py --repeats 3 [--write-docs]``.
+
+``--against DIR`` (a copy of the repository as it was, e.g. ``git worktree add DIR HEAD``)
+times the specialized loop of each structure there and here, alternating round by round on
+the shared machine, and prints the figures side by side with their ratios instead.
 """
 
 from __future__ import annotations
@@ -62,30 +66,50 @@ STRUCTURES = ("W1 SGD", "W1 Adam", "W2 momentum", "784-256-128-10 xent SGD")
 WARM = "W2 momentum"   # compiled first in step 2, so the structure's own compile is alone
 
 
-def run_probe(names, numba_dir, minibp_dir, specialize: bool) -> dict[str, float]:
+def run_probe(names, numba_dir, minibp_dir, specialize: bool, repo=REPO) -> dict[str, float]:
     env = dict(os.environ, NUMBA_CACHE_DIR=numba_dir, MINIBP_CACHE_DIR=minibp_dir,
-               MINIBP_SPECIALIZE="1" if specialize else "0", PYTHONPATH=str(REPO))
+               MINIBP_SPECIALIZE="1" if specialize else "0", PYTHONPATH=str(repo))
     out = subprocess.run([sys.executable, "-c", PROBE, *names], env=env, check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, cwd=repo).stdout  # -c: cwd first
     return json.loads(out.splitlines()[-1])
 
 
-def measure(name: str, specialize: bool) -> dict[str, float]:
-    """The three figures for one structure, fresh folders."""
+def measure(name: str, specialize: bool, repo=REPO) -> dict[str, float]:
+    """The three figures for one structure, fresh folders, minibp imported from repo."""
     with tempfile.TemporaryDirectory() as numba_dir, tempfile.TemporaryDirectory() as mine:
-        first = run_probe([name], numba_dir, mine, specialize)[name]
+        first = run_probe([name], numba_dir, mine, specialize, repo)[name]
     with tempfile.TemporaryDirectory() as numba_dir, tempfile.TemporaryDirectory() as mine:
         warm = "W1 SGD" if name == WARM else WARM
-        alone = run_probe([warm, name], numba_dir, mine, specialize)[name]
-        loaded = run_probe([name], numba_dir, mine, specialize)[name]
+        alone = run_probe([warm, name], numba_dir, mine, specialize, repo)[name]
+        loaded = run_probe([name], numba_dir, mine, specialize, repo)[name]
     return {"first fit of a process": first, "compile alone": alone, "load": loaded}
+
+
+def compare(against: Path, repeats: int) -> None:
+    """The specialized loop's figures with minibp from ``against`` and from here, the two
+    alternating in every round; medians and here/there ratios."""
+    rounds = {(name, repo): [] for name in STRUCTURES for repo in (against, REPO)}
+    for _ in range(repeats):
+        for name in STRUCTURES:
+            for repo in (against, REPO):
+                rounds[name, repo].append(measure(name, True, repo))
+    print(f"| structure | figure | {against} | here | here / there |\n| --- | --- | --- | --- "
+          "| --- |")
+    for name in STRUCTURES:
+        for figure in rounds[name, REPO][0]:
+            there, here = (statistics.median(r[figure] for r in rounds[name, repo])
+                           for repo in (against, REPO))
+            print(f"| {name} | {figure} | {there:.2f} | {here:.2f} | {here / there:.2f} |")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--against", type=Path, help="another copy of the repository")
     args = parser.parse_args(argv)
+    if args.against:
+        return compare(args.against.resolve(), args.repeats)
     rows = []
     for name in STRUCTURES:
         for specialize in (True, False):

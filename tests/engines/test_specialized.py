@@ -2,7 +2,8 @@
 against the generic loop and the NumPy engine.
 
 Independent references: the generic loop of kernels/loop.py (itself held to the NumPy
-engine by test_engines.py and test_compiled_optimizers.py) and the NumPy engine. Each
+engine by test_engines.py and test_compiled_optimizers.py), the NumPy engine, and NumPy's
+Generator.permutation for the specialized loop's own shuffle (kernels/shuffle.py). Each
 structure below is run three ways: specialized, generic (MINIBP_SPECIALIZE's switch off)
 and on NumPy. Specialized and generic run the same operations in the same order, so they
 must agree bit for bit; against NumPy, 1e-12 on one batch's gradients and 1e-10 on weights
@@ -27,6 +28,7 @@ import pytest
 import minibp
 from minibp import SGD, Adam, AdamW
 from minibp.engines import specialize
+from minibp.engines.kernels.shuffle import shuffle_order
 from minibp.optim import CosineDecay, ExponentialDecay, StepDecay
 
 
@@ -250,3 +252,44 @@ def test_a_tampered_kernel_file_is_rewritten_before_it_is_imported(tmp_path, mon
     monkeypatch.setattr(specialize, "_LOADED", {})
     again = specialize.kernels_for(structure)
     assert path.read_text() == good and again.SHUFFLED is False
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7, 64, 1000, 70_001])
+def test_the_compiled_shuffle_draws_numpys_permutations(n):
+    """Three epochs' orders from one generator, compiled and in Python (NumPy's own shuffle):
+    each what rng.permutation(n) gives, and the generator left where NumPy leaves it."""
+    from numba import njit
+
+    @njit
+    def three_orders(rng, order, out):
+        for e in range(out.shape[0]):
+            shuffle_order(rng, order)
+            out[e] = order
+
+    for seed in (0, 1, 12345):
+        reference = np.random.default_rng(seed)
+        expected = [reference.permutation(n) for _ in range(3)]
+        for run in (three_orders, three_orders.py_func):
+            rng, out = np.random.default_rng(seed), np.empty((3, n), np.int64)
+            run(rng, np.empty(n, np.int64), out)
+            np.testing.assert_array_equal(out, expected)
+            assert rng.bit_generator.state == reference.bit_generator.state
+
+
+def test_the_generated_loop_pastes_the_layers_and_the_shuffle():
+    """The driver's calls to forward_layers and backward_layers become one call per layer
+    (single rows: the derivative loop and the one-row backward that dense_backward_at runs
+    for them), and its order is drawn by shuffle_order, whose text the file holds."""
+    layers = ((2, 5, 0, 10, 1), (5, 1, 15, 20, 1))
+    for single_row, backward in ((True, "_dense_backward_one_row("), (False,
+                                                                      "dense_backward_at(")):
+        structure = specialize.Structure(layers, 0, True, False, False, False, False, True,
+                                         True, single_row=single_row)
+        text = specialize.source(structure)
+        driver = text[text.index(specialize.MARKER):]
+        assert "forward_layers(" not in driver and "backward_layers(" not in driver
+        assert driver.count("dense_forward_at(") == 2 and driver.count(backward) == 2
+        assert driver.count("activation_derivative(") == (2 if single_row else 0)
+        assert "shuffle_order(rng, order)" in driver and "rng.shuffle" not in driver
+        assert specialize.SHUFFLE.read_text() in text
+        assert f"GATHERED = {not single_row}" in text  # single rows are read in place

@@ -7,6 +7,8 @@
   derivatives), as fused.py computes it but without the guard's sums, so it vectorizes.
 - ``specialized``: the numba engine's driver template for loops specialized to one model
   (read as text by minibp.engines.specialize, never imported).
+- ``shuffle``: each epoch's order, NumPy's ``rng.permutation(n)`` drawn in compiled code;
+  its text is pasted into each specialized loop's file (imported only by the tests).
 
 Rules (STYLE.md section 4): import only numpy, numba and math, nothing from minibp; outputs
 passed in, nothing allocated in a step; ``@njit(cache=True)`` without signature strings, so

@@ -1,19 +1,28 @@
 """The specialized training loop's driver: a template, read as text, never imported.
 
 minibp.engines.specialize writes, for each model structure, one Python file: the text of
-loop.py, then the structure's facts as module constants and its layers as straight-line
-calls (forward_layers, backward_layers), then this file's text below the marker. numba
-compiles that file with ``cache=True``: the constants fold, the branches they decide vanish,
-and loop.py's kernels inline with each layer's sizes and activation fixed. The file holds
-everything it inlines, as loop.py does (kernels/__init__.py says why), and its name is a
-hash of its text, so a changed loop.py or template makes a new file, never a stale kernel.
+loop.py and of shuffle.py, then the structure's facts as module constants, then this file's
+text below the marker, with the calls to forward_layers and backward_layers replaced by
+each layer's own call (dense_forward_at, dense_backward_at with its sizes and activation;
+for single rows, the two steps dense_backward_at takes when rows is 1).
+numba compiles that file with ``cache=True``: the constants fold, the branches they decide
+vanish, and loop.py's kernels inline with each layer's sizes and activation fixed. The file
+holds everything it inlines, as loop.py does (kernels/__init__.py says why), and its name
+is a hash of its text, so a changed loop.py or template makes a new file, never a stale
+kernel. The layer calls are pasted in place rather than made functions of their own:
+numba inlines a function by running its front end and copying its IR at every call, and a
+level of functions wrapping the layers cost about 0.6 s of each compile (1.7 s for three
+large layers); so did dense_backward_at's batched path, copied and then pruned, 0.2 s a
+layer (specialize._backward_call). Measured with numba's compile events
+(docs/performance.md, "Compiling a structure").
 
 The constants (each True or False unless said): SHUFFLED, WEIGHTED (sample weights),
 WITH_L2, WITH_CLIP, WITH_ADAM (else SGD), CONSTANT_SCHEDULE, ALL_TRAINABLE (nothing frozen),
-SINGLE_ROW (batch_size 1: the batched paths fold away), LOSS_CODE (a loss code); loop.py
-gives the rest. ``train_epochs`` takes loop.train_epochs's arguments and returns what it
-returns, computed by the same operations in the same order (tests/engines/
-test_specialized.py holds the two together).
+SINGLE_ROW (batch_size 1: the batched paths fold away), GATHERED (shuffled batches of
+several rows, copied into buffers), LOSS_CODE (a loss code); loop.py gives the rest.
+``train_epochs`` takes loop.train_epochs's arguments and returns what it returns, computed
+by the same operations in the same order (tests/engines/test_specialized.py holds the two
+together).
 """
 # ruff: noqa: F821 - the names come from loop.py and the generated constants above the marker
 
@@ -42,9 +51,8 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
     # The batch's arrays, bound once: rebinding an array in the loop costs two atomic
     # reference-count updates per step. Shuffled batches of several rows are gathered into
     # the buffers; a single row, and unshuffled batches, are read in place from the data.
-    gathered = SHUFFLED and not SINGLE_ROW
-    x, y = (x_buf, y_buf) if gathered else (X, Y)
-    weight = w_buf if gathered and WEIGHTED else w
+    x, y = (x_buf, y_buf) if GATHERED else (X, Y)
+    weight = w_buf if GATHERED and WEIGHTED else w
     step = first_step
     for e in range(epochs):
         first_row, total, seen = int(resume[0]), resume[1], resume[2]
@@ -55,10 +63,8 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
             rows = 1 if SINGLE_ROW else min(batch_size, n - start)  # 1: no row loops
             if SHUFFLED:  # unshuffled, the branch is pruned before typing: rng may be None
                 if start == 0:  # a new epoch's order, drawn only once it runs
-                    for i in range(n):
-                        order[i] = i
-                    rng.shuffle(order)
-            if gathered:
+                    shuffle_order(rng, order)  # rng.permutation(n), as loop.py draws it
+            if GATHERED:
                 gather_rows(X, n_in, order, start, rows, x_buf)
                 gather_rows(Y, n_out, order, start, rows, y_buf)
                 if WEIGHTED:
@@ -67,7 +73,7 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
             else:
                 row = order[start] if SHUFFLED else start
                 x_off, y_off, w_off = row * n_in, row * n_out, row
-            forward_layers(x, x_off, rows, params, layout, acts)
+            forward_layers(x, x_off, rows, params, layout, acts)  # pasted: each layer's call
             value, share = loss_forward_backward(acts, layout[layout.shape[0] - 1, A_OFF], y,
                                                  y_off, weight, w_off, rows, n_out, LOSS_CODE,
                                                  deltas)
@@ -86,9 +92,9 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
             k = step - first_step
             if not CONSTANT_SCHEDULE:
                 lr = scheduled_lr(settings, lrs, k, counter + k)
-            if WITH_ADAM:
+            if WITH_ADAM:  # inlined: SGD's steps fold away here (cf. loop.adam_step)
                 t = float(counter + k + 1)
-                finite = adam_step(params, grads, state0, state1, updated, lr, t, settings)
+                finite = adam_update(params, grads, state0, state1, updated, lr, t, settings)
             else:
                 finite = sgd_update(params, grads, state0, updated, lr, settings)
             if not finite:
