@@ -143,12 +143,12 @@ class Session:
         specialize's table by identity, without comparing fields."""
         all_trainable = len(self.flat.blocks) == 2 * len(self.flat.layers)
         key = (settings[:update_settings.PER_RUN].tobytes(), self.loss_id, self.shuffle,
-               len(self.w) > 0, self.batch_size, all_trainable)
+               len(self.w) > 0, self.batch_size, self.n % self.batch_size == 1, all_trainable)
         structure = self.flat.memo.get(key)
         if structure is None:
             structure = specialize.structure_of(
                 self.layer_facts, self.loss_id, settings, shuffle=self.shuffle,
-                weighted=len(self.w) > 0, batch_size=self.batch_size,
+                weighted=len(self.w) > 0, batch_size=self.batch_size, n=self.n,
                 all_trainable=all_trainable)
             if len(self.flat.memo) < MEMO_MAX:
                 self.flat.memo[key] = structure

@@ -63,13 +63,15 @@ class Structure:
     constant_schedule: bool
     all_trainable: bool
     single_row: bool = False
+    rows_of_one: bool = True
 
     def constants(self) -> dict[str, object]:
         return {"SHUFFLED": self.shuffled, "WEIGHTED": self.weighted,
                 "WITH_L2": self.with_l2, "WITH_CLIP": self.with_clip,
                 "WITH_ADAM": self.with_adam, "CONSTANT_SCHEDULE": self.constant_schedule,
                 "ALL_TRAINABLE": self.all_trainable, "SINGLE_ROW": self.single_row,
-                "GATHERED": self.shuffled and not self.single_row, "LOSS_CODE": self.loss}
+                "GATHERED": self.shuffled and not self.single_row,
+                "ROWS_OF_ONE": self.rows_of_one, "LOSS_CODE": self.loss}
 
 
 def layer_facts(flat) -> tuple[tuple, ...]:
@@ -83,15 +85,19 @@ def layer_facts(flat) -> tuple[tuple, ...]:
 
 
 def structure_of(layers, loss_id: int, settings: np.ndarray, *, shuffle: bool,
-                 weighted: bool, all_trainable: bool, batch_size: int = 2) -> Structure:
+                 weighted: bool, all_trainable: bool, batch_size: int = 2,
+                 n: int | None = None) -> Structure:
     """The Structure of one compiled call: layers from layer_facts, settings the kernels'
-    settings vector (update_settings.settings)."""
+    settings vector (update_settings.settings), n the rows of the data (when given, a
+    structure whose batches never have one row leaves the one-row backward out: 10-20% of
+    a large structure's compile)."""
     return Structure(
         layers, int(loss_id), bool(shuffle), bool(weighted),
         with_l2=bool(settings[loop.L2] != 0.0), with_clip=bool(settings[loop.CLIP_NORM] > 0.0),
         with_adam=bool(settings[loop.FAMILY] == loop.ADAM),
         constant_schedule=bool(settings[loop.SCHEDULE] == loop.CONSTANT_LR),
-        all_trainable=bool(all_trainable), single_row=batch_size == 1)
+        all_trainable=bool(all_trainable), single_row=batch_size == 1,
+        rows_of_one=batch_size == 1 or n is None or n % batch_size == 1)
 
 
 def source(structure: Structure) -> str:

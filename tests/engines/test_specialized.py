@@ -293,3 +293,21 @@ def test_the_generated_loop_pastes_the_layers_and_the_shuffle():
         assert "shuffle_order(rng, order)" in driver and "rng.shuffle" not in driver
         assert specialize.SHUFFLE.read_text() in text
         assert f"GATHERED = {not single_row}" in text  # single rows are read in place
+
+
+@pytest.mark.parametrize("n, batch_size, rows_of_one", [(23, 2, True), (23, 7, False),
+                                                         (23, 32, False), (1, 4, True),
+                                                         (9, 1, True), (60_000, 128, False)])
+def test_the_one_row_backward_is_left_out_when_no_batch_has_one_row(n, batch_size,
+                                                                     rows_of_one):
+    """ROWS_OF_ONE, the structure's last constant, overrides loop.py's True exactly when
+    the data's last batch (or only batch) cannot be a single row. The matrix above runs
+    both kinds bit for bit against the generic loop (depth-1: 23 rows in batches of 2)."""
+    settings = np.zeros(16)
+    structure = specialize.structure_of(((3, 4, 0, 12, 1),), 0, settings, shuffle=False,
+                                        weighted=False, all_trainable=True,
+                                        batch_size=batch_size, n=n)
+    assert structure.rows_of_one is rows_of_one
+    text = specialize.source(structure)
+    assert f"ROWS_OF_ONE = {rows_of_one}" in text
+    assert text.index("ROWS_OF_ONE = True") < text.index(specialize.MARKER)  # loop.py's

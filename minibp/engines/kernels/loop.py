@@ -22,6 +22,7 @@ SQUARED_ERROR, MSE, SOFTMAX_XENT, BCE_LOGITS = 0, 1, 2, 3   # capabilities.LOSS_
 SGD, ADAM = 0, 1                                            # capabilities.OPTIMIZER_CODES
 CONSTANT_LR, STEP_DECAY, COSINE_DECAY, EXPONENTIAL_DECAY, LR_PER_STEP = 0, 1, 2, 3, 4
 N_IN, N_OUT, W_OFF, B_OFF, ACT, A_OFF = 0, 1, 2, 3, 4, 5   # the columns of flat.FlatModel.layout
+ROWS_OF_ONE = True  # a batch may have one row (a specialized loop may say none can)
 (FAMILY, MOMENTUM, NESTEROV, WEIGHT_DECAY, BETA1, BETA2, EPS, DECOUPLED, L2, CLIP_NORM,
  SCHEDULE, LR_0, LR_1, LR_2, LR_SCALE, STEPS) = range(16)   # update_settings.SETTINGS
 
@@ -172,7 +173,7 @@ def dense_backward_at(src, src_off, rows, params, grads, n_in, n_out, w_off, b_o
     real = grads.dtype.type
     for e in range(rows * n_out):
         deltas[d_off + e] *= activation_derivative(acts[a_off + e], act)
-    if rows == 1:  # single-sample steps, the chapter's case: no sums over rows
+    if ROWS_OF_ONE and rows == 1:  # single-sample steps, the chapter's: no sums over rows
         return _dense_backward_one_row(src, src_off, params, grads, n_in, n_out, w_off,
                                        b_off, deltas, d_off, s_off, input_gradient)
     norm2 = 0.0

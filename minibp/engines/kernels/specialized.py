@@ -19,7 +19,9 @@ layer (specialize._backward_call). Measured with numba's compile events
 The constants (each True or False unless said): SHUFFLED, WEIGHTED (sample weights),
 WITH_L2, WITH_CLIP, WITH_ADAM (else SGD), CONSTANT_SCHEDULE, ALL_TRAINABLE (nothing frozen),
 SINGLE_ROW (batch_size 1: the batched paths fold away), GATHERED (shuffled batches of
-several rows, copied into buffers), LOSS_CODE (a loss code); loop.py gives the rest.
+several rows, copied into buffers), ROWS_OF_ONE (replacing loop.py's True: False when no
+batch can have one row, n % batch_size != 1, so dense_backward_at's one-row path folds
+away), LOSS_CODE (a loss code); loop.py gives the rest.
 ``train_epochs`` takes loop.train_epochs's arguments and returns what it returns, computed
 by the same operations in the same order (tests/engines/test_specialized.py holds the two
 together).
