@@ -42,7 +42,9 @@ OVERFLOW = 3  # report[0] of loop.train_epochs after an update that made a value
 
 class Session:
     """One fit's flat buffers and generator; run(epochs) trains that many more epochs in one
-    compiled call, and sync() writes weights and the optimizer's state back."""
+    compiled call, and sync() writes weights and the optimizer's state back. The buffers
+    are taken from flat.IDLE and given back by close(); ``who`` names the caller in the
+    errors they raise (a parameter found NaN when they are filled)."""
 
     def __init__(self, layers, X, Y, *, loss, optimizer, batch_size, shuffle, seed,
                  sample_weight=None, clip_norm=None, who="fit"):
