@@ -10,16 +10,19 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import floor_ratio
+from minibp.engines import numba_engine
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_each_round_pairs_a_median_of_each_side(optimizer):
     found = floor_ratio.measure("W1", optimizer, rounds=2, runs=1)
-    assert set(found) == {"floor", "minibp", "ratio"}
+    assert set(found) == {"floor", "minibp", "ratio", "compiled"}
     assert all(len(values) == 2 for values in found.values())
-    for f, m, r in zip(found["floor"], found["minibp"], found["ratio"]):
+    for f, m, r, c in zip(found["floor"], found["minibp"], found["ratio"], found["compiled"]):
         assert f > 0 and m > 0
         assert r == pytest.approx(m / f, rel=1e-12)
+        assert 0 < c < m  # the compiled call is part of the fit
+    assert numba_engine.Session._train.__name__ == "_train"  # unwrapped again
 
 
 def test_the_timed_runs_train_from_the_initial_weights():
