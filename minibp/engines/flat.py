@@ -39,16 +39,16 @@ class FlatModel:
     the optimizer's state in, and refuses NaN or infinity there (the one finiteness check of
     the parameters on this path, ``who`` naming the caller); ``push`` writes values,
     gradients and state back in place. ``net`` and ``scratch`` are the tuples the kernels
-    take. A FlatModel may be pulled again for another run of the same layers (the numba
-    engine keeps idle ones, see numba_engine.Session).
+    take. A FlatModel may be pulled again for another run of the same structure
+    (IdleFlatModels keeps the idle ones).
     """
 
     def __init__(self, layers, rows: int, optimizer=None, who: str = "fit"):
         self.layers = list(layers)
         self.dtype = self.layers[0].W.dtype
         self.rows, self.who = rows, who
-        self.memo = {}  # what engines derive from the layout once (specialize's layer_facts)
-        self.idle_key = IdleFlatModels.key(self.layers, rows, optimizer)
+        self.memo = {}  # what an engine derives from the structure once (numba: Structures)
+        self.idle_key = None  # IdleFlatModels' key, set by take
         self.layout = self._build_layout()
         size = int(self.layout[-1, B_OFF] + self.layout[-1, N_OUT])
         self.params = np.empty(size, self.dtype)
@@ -59,6 +59,7 @@ class FlatModel:
         self._frozen = None  # the layers' frozen flags that blocks was made for
         self._slices = tuple((slice(w0, b0), slice(b0, b0 + n_out))
                              for _, n_out, w0, b0, *_ in self.rows_of_layout)
+        self._parts = [part for w, b in self._slices for part in (w, b)]  # W, b, W, ...
         self._views = tuple(self._layer_views())
         widths = [self.n_inputs] + [layer.out_features for layer in self.layers]
         self.acts = np.empty(rows * sum(widths[1:]), self.dtype)
@@ -83,7 +84,6 @@ class FlatModel:
     @property
     def scratch(self) -> tuple:
         return self.acts, self.x_buf, self.y_buf, self.w_buf, self.deltas
-
 
     def _build_layout(self) -> np.ndarray:
         """The layout table; its rows also as tuples of Python ints (self.rows_of_layout)."""
@@ -120,11 +120,10 @@ class FlatModel:
             check_parameters(self.layers, self.who)  # raises, naming the parameter
         frozen = tuple(layer.is_frozen(name) for layer in self.layers for name in "Wb")
         if frozen != self._frozen:
-            parts = [part for w, b in self._slices for part in (w, b)]  # W, b, W, ...
             self.blocks = np.array([(part.start, part.stop, k % 2 == 0)  # is_matrix: W
-                                    for k, part in enumerate(parts) if not frozen[k]],
+                                    for k, part in enumerate(self._parts) if not frozen[k]],
                                    np.int64).reshape(-1, 3)
-            self._frozen, self._parts = frozen, parts
+            self._frozen = frozen
         names = state_names(optimizer)
         if names:  # the optimizer keys its state by the parameter records
             self.trained = [(p, part) for p, part in zip(
@@ -178,7 +177,9 @@ class IdleFlatModels:
         with self._lock:
             flat = self._kept.pop(key, None)
         if flat is None:
-            return FlatModel(layers, rows=rows, optimizer=optimizer, who=who)
+            flat = FlatModel(layers, rows=rows, optimizer=optimizer, who=who)
+            flat.idle_key = key
+            return flat
         flat.layers, flat.who = list(layers), who
         flat.pull(optimizer)
         return flat

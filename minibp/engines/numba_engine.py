@@ -49,9 +49,6 @@ class Session:
     def __init__(self, layers, X, Y, *, loss, optimizer, batch_size, shuffle, seed,
                  sample_weight=None, clip_norm=None, who="fit"):
         self.flat = IDLE.take(layers, min(batch_size, len(X)), optimizer, who)
-        self.layer_facts = self.flat.memo.get("layer_facts")
-        if self.layer_facts is None:
-            self.layer_facts = self.flat.memo["layer_facts"] = specialize.layer_facts(self.flat)
         self.n, self.batch_size, self.shuffle = len(X), batch_size, shuffle
         self.X, self.T = (a.ravel() for a in training_arrays(layers, X, Y, loss))
         self.w = _NO_WEIGHTS if sample_weight is None else np.ascontiguousarray(
@@ -149,7 +146,7 @@ class Session:
         structure = self.flat.memo.get(key)
         if structure is None:
             structure = specialize.structure_of(
-                self.layer_facts, self.loss_id, settings, shuffle=self.shuffle,
+                specialize.layer_facts(self.flat), self.loss_id, settings, shuffle=self.shuffle,
                 weighted=len(self.w) > 0, batch_size=self.batch_size, n=self.n,
                 all_trainable=all_trainable)
             if len(self.flat.memo) < MEMO_MAX:
@@ -177,8 +174,6 @@ class Session:
         """sync, then leave the buffers for the next fit of these layers (flat.IDLE)."""
         self.sync()
         IDLE.give_back(self.flat)
-
-
 
 
 class _Snapshot:

@@ -145,10 +145,10 @@ class Dense(Layer):
                     or not array.flags.c_contiguous or np.shape(grad) != shape:
                 self._refuse(who, name, array, shape)
             if finite and not is_finite(array):
-                check_finite(array, f"{self._position or repr(self)}.{name}", who)
+                check_finite(array, self._parameter_label(name), who)
 
     def _refuse(self, who: str, name: str, array: np.ndarray, shape: tuple) -> None:
-        label = f"{who}: {self._position or repr(self)}.{name}"
+        label = f"{who}: {self._parameter_label(name)}"
         if array.shape != shape:
             raise ShapeError(f"{label} must have shape {shape}, got {array.shape}")
         if array.dtype == self.dtype and array.flags.c_contiguous:  # then the gradient's

@@ -127,17 +127,18 @@ class Layer:
         for p in self.parameters():
             value = p.value
             if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
-                raise DTypeError(f"{who}: {self._parameter_label(p)} must be a float32 or "
+                raise DTypeError(f"{who}: {self._parameter_label(p.name)} must be a float32 or "
                                  f"float64 array, got "
                                  f"{getattr(value, 'dtype', type(value).__name__)}")
             if np.shape(p.grad) != value.shape:
-                raise ShapeError(f"{who}: {self._parameter_label(p)}'s gradient must have its "
+                raise ShapeError(f"{who}: {self._parameter_label(p.name)}'s gradient must have its "
                                  f"shape {value.shape}, got {np.shape(p.grad)}")
             if finite and not is_finite(value):
-                check_finite(value, self._parameter_label(p), who)
+                check_finite(value, self._parameter_label(p.name), who)
 
-    def _parameter_label(self, p: Parameter) -> str:
-        return f"{self._position or repr(self)}.{p.name}"
+    def _parameter_label(self, name: str) -> str:
+        """How errors name a parameter: ``model[0].W``, or the layer's repr outside a model."""
+        return f"{self._position or repr(self)}.{name}"
 
     def _check_upstream(self, dA, A: np.ndarray) -> None:
         if np.shape(dA) != A.shape:
