@@ -207,6 +207,7 @@ def as_numeric(values, name: str, who: str) -> np.ndarray:
 
 
 SMALL = 4096  # check_finite: up to this many values, np.isfinite(values).all() is cheaper
+TINY = 24  # and up to this many, Python's math.isfinite over a list of them (no ufunc call)
 
 
 def all_finite(values: np.ndarray) -> bool:
@@ -219,6 +220,8 @@ def all_finite(values: np.ndarray) -> bool:
 
 def is_finite(values: np.ndarray) -> bool:
     """No NaN or infinity in a float (or complex) array, by the cheaper look for its size."""
+    if values.size <= TINY and values.dtype.char in "efd":  # fit's one sample, a tiny model
+        return all(map(math.isfinite, values.ravel().tolist()))  # (float16-64 as floats)
     if values.size <= SMALL:  # one elementwise look: cheaper than entering np.errstate
         return bool(np.isfinite(values).all())
     with np.errstate(over="ignore", invalid="ignore"):

@@ -124,7 +124,10 @@ def _callbacks(callbacks) -> list:
 
 def warn_if_nothing_trains(layers) -> None:
     """fit with every parameter frozen runs every epoch and changes nothing: say so."""
-    if not any(getattr(layer, "_frozen", True) for layer in layers):
+    for layer in layers:  # a loop, not any(...): this runs on every fit
+        if getattr(layer, "_frozen", True):
+            break
+    else:
         return  # nothing frozen (the common case, told without making parameter records)
     parameters = (p for layer in layers for p in layer.parameters())
     first = next(parameters, None)  # all() of nothing would warn for a weightless model

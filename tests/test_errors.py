@@ -18,6 +18,7 @@ from minibp.errors import (
     expect_int,
     expect_number,
     expect_shape,
+    is_finite,
 )
 
 
@@ -121,3 +122,23 @@ def test_a_sum_that_only_overflows_is_not_an_error():
 ])
 def test_messages_users_see(call, expected):
     assert message(call) == expected
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.longdouble,
+                                   np.complex128])
+@pytest.mark.parametrize("size", [1, 2, 23, 24, 25, 100, 5000])
+def test_is_finite_agrees_with_numpy_at_every_size_and_dtype(dtype, size):
+    """is_finite takes a different road by size (Python floats for a handful, one ufunc
+    look, one sum): each must say what np.isfinite says, wherever the bad value sits."""
+    rng = np.random.default_rng(size)
+    values = rng.standard_normal(size).astype(dtype)
+    assert is_finite(values) and is_finite(values.reshape(1, -1))
+    for bad in (np.nan, np.inf, -np.inf):
+        for where in {0, size // 2, size - 1}:
+            spoiled = values.copy()
+            spoiled[where] = bad
+            assert not is_finite(spoiled) and not is_finite(spoiled.reshape(1, -1))
+    if np.finfo(dtype).max > np.finfo(np.float64).max:  # finite, beyond a Python float
+        huge = values.copy()
+        huge[0] = np.finfo(dtype).max
+        assert is_finite(huge) == bool(np.isfinite(huge).all())

@@ -82,6 +82,25 @@ def test_a_second_fit_on_a_model_training_in_another_thread_is_refused(engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_a_callback_that_fits_its_own_model_again_is_refused(engine):
+    X, Y = data(40)
+    model = minibp.mlp([3, 8, 2], seed=0)
+    errors = []
+
+    class FitAgain(minibp.Callback):  # in the training thread, mid-fit
+        def on_epoch_end(self, epoch, logs=None):
+            try:
+                model.fit(X, Y, loss="xent", optimizer="sgd", engine=engine)
+            except RuntimeError as error:
+                errors.append(str(error))
+
+    model.fit(X, Y, loss="xent", optimizer="sgd", epochs=2, engine=engine,
+              callbacks=[FitAgain()], verbose=0)
+    assert len(errors) == 2 and all("already training" in e for e in errors), errors
+    model.fit(X, Y, loss="xent", optimizer="sgd", engine=engine)  # and free once it ends
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_two_models_in_two_threads_train_as_they_would_alone(engine):
     X, Y = data(400)
     alone = [minibp.mlp([3, 8, 2], seed=s) for s in (1, 2)]

@@ -31,8 +31,7 @@ def kernel_array(values: np.ndarray, dtype) -> np.ndarray:
     return array if array.flags.writeable else array.copy()
 
 
-_owners: dict[int, str] = {}  # id(model) -> the thread training it; never pickled or copied
-_owners_lock = threading.Lock()
+_owners: dict = {}  # id(model) -> the _Exclusive of the run training it; never pickled
 
 
 def exclusive(model, who: str):
@@ -50,17 +49,15 @@ class _Exclusive:
         self.key, self.who = id(model), who
 
     def __enter__(self):
-        me = threading.current_thread().name
-        with _owners_lock:
-            owner = _owners.get(self.key)
-            if owner is not None:
-                raise RuntimeError(
-                    f"{self.who}: this model is already training (thread {owner!r}); wait for "
-                    "that fit to end, or train a copy (copy.deepcopy(model)) in this thread")
-            _owners[self.key] = me
+        self.thread = threading.current_thread()
+        owner = _owners.setdefault(self.key, self)  # atomic: no lock to take on every fit
+        if owner is not self:  # another run, in another thread or (a callback) in this one
+            raise RuntimeError(
+                f"{self.who}: this model is already training (thread {owner.thread.name!r}); "
+                "wait for that fit to end, or train a copy (copy.deepcopy(model)) in this "
+                "thread")
         return self
 
     def __exit__(self, *exc) -> bool:
-        with _owners_lock:
-            _owners.pop(self.key, None)
+        del _owners[self.key]
         return False

@@ -114,11 +114,11 @@ class FlatModel:
         optimizer's state of those that do (zeros on first use, as the optimizer makes it).
         NonFiniteInputError (naming the parameter) when a value is NaN or infinite."""
         for layer, (W, b, _, _) in zip(self.layers, self._views):
-            np.copyto(W, layer.W)
-            np.copyto(b, layer.b)
+            W[...] = layer.W  # shapes and dtypes checked (resolve); half np.copyto's cost
+            b[...] = layer.b
         if not is_finite(self.params):
             check_parameters(self.layers, self.who)  # raises, naming the parameter
-        frozen = tuple(layer.is_frozen(name) for layer in self.layers for name in "Wb")
+        frozen = tuple([name in layer._frozen for layer in self.layers for name in "Wb"])
         if frozen != self._frozen:
             self.blocks = np.array([(part.start, part.stop, k % 2 == 0)  # is_matrix: W
                                     for k, part in enumerate(self._parts) if not frozen[k]],
@@ -137,11 +137,11 @@ class FlatModel:
         """Write values and (``grads``) gradients, and the optimizer's state of the parameters
         trained, back into the layers' and the optimizer's own arrays, in place."""
         for layer, (W, b, dW, db) in zip(self.layers, self._views):
-            np.copyto(layer.W, W)
-            np.copyto(layer.b, b)
+            layer.W[...] = W  # into the layer's own arrays (views of them stay true)
+            layer.b[...] = b
             if grads:
-                np.copyto(layer.dW, dW)
-                np.copyto(layer.db, db)
+                layer.dW[...] = dW
+                layer.db[...] = db
         for k, name in enumerate(state_names(optimizer)):
             for p, part in self.trained:
                 optimizer.state(p)[name][...] = self.state[k, part].reshape(p.value.shape)

@@ -138,14 +138,25 @@ class Dense(Layer):
         C-contiguous and (``finite``) finite: an array changed in place, W.shape = ..., or NaN
         written into it, since assignment checked it. ShapeError, DTypeError or
         NonFiniteInputError; the messages are made only when one is raised."""
-        out, n_in = self.out_features, self.in_features
-        for name, array, grad, shape in (("W", self._W, self.dW, (out, n_in)),
-                                         ("b", self._b, self.db, (out,))):
+        W, b, dtype = self._W, self._b, self.dtype
+        if not (W.shape == (self.out_features, self.in_features)
+                and b.shape == (self.out_features,) and W.dtype == dtype and b.dtype == dtype
+                and W.flags.c_contiguous and b.flags.c_contiguous
+                and np.shape(self.dW) == W.shape and np.shape(self.db) == b.shape):
+            self._refuse_which(who)  # one test on the way in: fit's fixed cost (#12)
+        if finite:
+            for name, array in (("W", W), ("b", b)):
+                if not is_finite(array):
+                    check_finite(array, self._parameter_label(name), who)
+
+    def _refuse_which(self, who: str) -> None:
+        """The error for the first of W, b that check_parameters refuses."""
+        for name, array, grad, shape in (("W", self._W, self.dW,
+                                          (self.out_features, self.in_features)),
+                                         ("b", self._b, self.db, (self.out_features,))):
             if array.shape != shape or array.dtype != self.dtype \
                     or not array.flags.c_contiguous or np.shape(grad) != shape:
                 self._refuse(who, name, array, shape)
-            if finite and not is_finite(array):
-                check_finite(array, self._parameter_label(name), who)
 
     def _refuse(self, who: str, name: str, array: np.ndarray, shape: tuple) -> None:
         label = f"{who}: {self._parameter_label(name)}"
