@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 STOP_REASONS = (None, "early_stopping", "diverged", "callback", "interrupted")
@@ -34,9 +36,12 @@ class History:
         self.extend([epoch], seconds=[seconds], **{k: [float(v)] for k, v in values.items()})
 
     def extend(self, epochs, seconds=None, **values) -> None:
-        """Record several epochs at once: ``values[name][i]`` belongs to ``epochs[i]``."""
+        """Record several epochs at once: ``values[name][i]`` belongs to ``epochs[i]``;
+        ``seconds`` is a sequence, or one number every epoch took."""
         self._epochs.append(epochs)
-        self._seconds.append([0.0] * len(epochs) if seconds is None else seconds)
+        if seconds is None or isinstance(seconds, (int, float)):
+            seconds = _Even(seconds or 0.0, len(epochs))  # expanded only when read
+        self._seconds.append(seconds)
         for name, column in values.items():
             self._columns.setdefault(name, []).append(column)
         self._cache = None
@@ -95,6 +100,16 @@ class History:
         last = {k: v[-1] for k, v in self.history.items() if v}
         stopped = f", stopped_reason={self.stopped_reason!r}" if self.stopped_reason else ""
         return f"History(epochs={len(self.epoch)}, last={last}{stopped})"
+
+
+class _Even:
+    """``count`` epochs of ``each`` seconds, as a chunk of History's seconds."""
+
+    def __init__(self, each: float, count: int):
+        self.each, self.count = each, count
+
+    def __iter__(self):
+        return itertools.repeat(self.each, self.count)
 
 
 def _as_list(chunk) -> list:

@@ -54,6 +54,8 @@ class FlatModel:
         self.params = np.empty(size, self.dtype)
         self.grads = np.zeros(size, self.dtype)
         self.state = np.zeros((2, size if state_names(optimizer) else 0), self.dtype)
+        self.saved_params, self.saved_state = np.empty_like(self.params), np.empty_like(
+            self.state)  # a copy from before a compiled call, to undo it (numba_engine)
         self.blocks = np.empty((0, 3), np.int64)
         self.trained = []  # (parameter, slice) trainable at the last pull with optimizer state
         self._frozen = None  # the layers' frozen flags that blocks was made for

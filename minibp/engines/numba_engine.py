@@ -66,6 +66,7 @@ class Session:
         self.budget = max(1, int(CALL_SECONDS / guess_seconds_per_epoch(
             batch_size, batch_size, self.flat.macs_per_row, STEP_SECONDS)))
         self.synced = False  # the layers hold the latest weights; pull before training more
+        self.undo = _Undo(self)
         self.stepped = False  # a step has run: the gradient buffer holds this fit's
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
@@ -93,14 +94,15 @@ class Session:
         An update that made a value non-finite (report 3) has already been written: the
         call is undone from a snapshot taken before it and replayed up to just before that
         step, which gives the weights of the last good step exactly."""
-        position, before = self._position(), _Snapshot(self)
+        position = self._position()
+        self.undo.save()
         started = time.perf_counter()
         finished = self._train(epochs, losses, self.budget, position)
         seconds = time.perf_counter() - started
         overflow = self.report[0] == OVERFLOW
         if overflow:
             step, value = int(self.report[1]), float(self.report[2])
-            before.restore(self)
+            self.undo.restore()
             finished = self._train(epochs, losses, step - position, position)
             self.report[:] = (1.0, step, value)
         steps, stop = self._position() - position, None
@@ -176,25 +178,31 @@ class Session:
         IDLE.give_back(self.flat)
 
 
-class _Snapshot:
-    """What a compiled call changes, as it was before the call: parameters, optimizer state,
-    the generator and order (shuffled fits), where the epoch stood."""
+class _Undo:
+    """What a compiled call changes, saved before each call to undo it: parameters and
+    optimizer state (into the FlatModel's saved_ buffers, made with it: no allocation a
+    call), where the epoch stood, and the generator and order of a shuffled fit."""
 
     def __init__(self, session: Session):
-        self.params, self.state = session.flat.params.copy(), session.flat.state.copy()
-        self.resume, self.epoch = session.resume.copy(), session.epoch
-        self.shuffled = session.shuffle
-        if self.shuffled:
+        self.session = session
+
+    def save(self) -> None:
+        session, flat = self.session, self.session.flat
+        flat.saved_params[...] = flat.params
+        flat.saved_state[...] = flat.state
+        self.resume, self.epoch = session.resume.tolist(), session.epoch
+        if session.shuffle:
             self.generator = session.rng.bit_generator.state
             self.order = session.order.copy()
 
-    def restore(self, session: Session) -> None:
-        session.flat.params[...] = self.params
-        session.flat.state[...] = self.state
-        session.resume[...] = self.resume
+    def restore(self) -> None:
+        session, flat = self.session, self.session.flat
+        flat.params[...] = flat.saved_params
+        flat.state[...] = flat.saved_state
+        session.resume[:] = self.resume
         session.epoch = self.epoch
         session.report[:] = 0.0
-        if self.shuffled:
+        if session.shuffle:
             session.rng.bit_generator.state = self.generator
             session.order[...] = self.order
 

@@ -44,7 +44,7 @@ class Progress:
         self.started = time.perf_counter()
         self.bar = None
         self.every = max(1, epochs // PLAIN_LINES)
-        self.printed = set()
+        self.printed = set()  # epochs whose line was written
 
     def chunk_done(self, first: int, losses, seconds_each: float, logs: dict) -> None:
         """Epochs first .. first + len(losses) - 1 are done; ``logs`` is the last one's (loss
