@@ -3,6 +3,7 @@ what each argument may be."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -34,17 +35,40 @@ def make_plan(X, Y, *, epochs, batch_size, shuffle, seed, validation_data, valid
     before any shuffling, as Keras does)."""
     X, Y = check_training_data(X, Y)
     weights = _sample_weight(sample_weight, len(X), "sample_weight")
-    X, Y, weights, validation = _validation(X, Y, weights, validation_data, validation_split)
-    plan = Plan(epochs=expect_int(epochs, "epochs", "fit", least=0),
-                batch_size=expect_int(batch_size, "batch_size", "fit", least=1),
-                shuffle=_bool(shuffle, "shuffle"), seed=seed, sample_weight=weights,
-                clip_norm=None if clip_norm is None else expect_number(
-                    clip_norm, "clip_norm", "fit", above=0.0),
-                on_divergence=expect_choice(on_divergence, "on_divergence", "fit",
-                                            DIVERGENCE_ACTIONS),
-                verbose=check_verbose(verbose), metrics=_metrics(metrics),
-                callbacks=_callbacks(callbacks), validation=validation)
+    scalars = (epochs, batch_size, shuffle, clip_norm, on_divergence, verbose,
+               validation_split)
+    try:  # the same numbers as last time (a loop of fits): checked then, not again
+        checked = _checked_scalars(*scalars)
+    except TypeError:  # one of them unhashable (so wrong: the check says how), or refused
+        checked = _checked_scalars.__wrapped__(*scalars)
+    epochs, batch_size, shuffle, clip_norm, on_divergence, verbose, split = checked
+    X, Y, weights, validation = _validation(X, Y, weights, validation_data, split)
+    plan = Plan(epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                sample_weight=weights, clip_norm=clip_norm, on_divergence=on_divergence,
+                verbose=verbose, metrics=[] if _empty(metrics) else _metrics(metrics),
+                callbacks=[] if _empty(callbacks) else _callbacks(callbacks),
+                validation=validation)
     return X, Y, plan
+
+
+@functools.lru_cache(maxsize=32, typed=True)  # typed: 1 is not True, 2.0 is not 2
+def _checked_scalars(epochs, batch_size, shuffle, clip_norm, on_divergence, verbose,
+                     validation_split) -> tuple:
+    """fit's scalar arguments checked (a pure function of them, so remembered: in the
+    chapter's loop of fit(epochs=1) these checks cost more than the training step)."""
+    return (expect_int(epochs, "epochs", "fit", least=0),
+            expect_int(batch_size, "batch_size", "fit", least=1),
+            _bool(shuffle, "shuffle"),
+            None if clip_norm is None else expect_number(clip_norm, "clip_norm", "fit",
+                                                         above=0.0),
+            expect_choice(on_divergence, "on_divergence", "fit", DIVERGENCE_ACTIONS),
+            check_verbose(verbose),
+            expect_number(validation_split, "validation_split", "fit", least=0.0,
+                          below=1.0))
+
+
+def _empty(values) -> bool:
+    return type(values) in (tuple, list) and not values  # fit's default, (), or []
 
 
 def _bool(value, name: str) -> bool:
@@ -71,8 +95,7 @@ def _sample_weight(weights, n: int, name: str):
     return weights
 
 
-def _validation(X, Y, weights, validation_data, validation_split):
-    split = expect_number(validation_split, "validation_split", "fit", least=0.0, below=1.0)
+def _validation(X, Y, weights, validation_data, split: float):
     if validation_data is not None:
         if split:
             raise ValueError("fit: give validation_data or validation_split, not both")

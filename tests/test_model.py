@@ -368,6 +368,28 @@ def test_fit_bad_arguments(kwargs, error, match):
         make_model().fit(*make_data(), **arguments)
 
 
+@pytest.mark.parametrize(("good", "bad", "error", "match"), [
+    ({"shuffle": True}, {"shuffle": 1}, TypeError, "shuffle must be True or False, got 1"),
+    ({"epochs": 2}, {"epochs": 2.0}, TypeError, r"epochs must be an int, got 2.0 \(float\)"),
+    ({"epochs": 1}, {"epochs": True}, TypeError, r"epochs must be an int, got True"),
+    ({"epochs": 1}, {"epochs": [1]}, TypeError, r"epochs must be an int, got \[1\]"),
+    ({"verbose": 1}, {"verbose": 1.5}, ValueError, "verbose must be one of"),
+    ({"clip_norm": 1.0}, {"clip_norm": -1.0}, ValueError, "clip_norm must be a finite"),
+    ({"validation_split": 0.25}, {"validation_split": [0.25]}, TypeError,
+     "validation_split must be a number"),
+])
+def test_fit_checks_its_scalars_on_every_call_even_after_a_good_one(good, bad, error, match):
+    """fit remembers scalar arguments it has checked (a loop of fits skips the checks):
+    what equals a remembered value but is of another type, or is unhashable, is still
+    checked and refused."""
+    model, (X, Y) = make_model(), make_data()
+    arguments = {"loss": SquaredError(), "optimizer": SGD(lr=0.1), "verbose": 0}
+    model.fit(X, Y, **{**arguments, **good})
+    model.fit(X, Y, **{**arguments, **good})  # remembered now
+    with pytest.raises(error, match=match):
+        model.fit(X, Y, **{**arguments, **bad})
+
+
 @pytest.mark.parametrize(("X", "Y", "match"), [
     pytest.param(np.zeros(3), np.zeros((1, 3)),
                  r"X must have shape \(samples, features\), got \(3,\) \(for one sample use "

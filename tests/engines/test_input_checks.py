@@ -230,6 +230,21 @@ def test_parameters_changed_in_place_are_checked_before_any_kernel_runs(engine):
         m.predict(X, engine=engine)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_gradient_replaced_by_a_wrong_shape_or_a_list_is_refused(engine):
+    X, Y = data()
+    m = model()
+    m[1].dW = np.zeros((3, 3))
+    with pytest.raises(ShapeError, match=r"fit: model\[1\].W's gradient must have its shape "
+                                         r"\(2, 4\), got \(3, 3\)"):
+        m.fit(X, Y, loss="mse", optimizer="sgd", engine=engine)
+    m = model()
+    m[0].db = [0.0] * 4  # the right shape, but not an array the engines can write into
+    with pytest.raises(DTypeError, match=r"fit: model\[0\].W's and b's gradients must be "
+                                         r"arrays, got ndarray and list"):
+        m.fit(X, Y, loss="mse", optimizer="sgd", engine=engine)
+
+
 def test_a_bias_of_the_wrong_length_never_reaches_a_kernel():
     m = model()
     m[0].__dict__["_b"] = np.zeros(2)  # what `layer.b = ...` refuses
