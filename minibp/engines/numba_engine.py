@@ -38,6 +38,7 @@ _NO_WEIGHTS = np.empty(0)  # the kernels' "no sample weights": an empty float64 
 MEMO_MAX = 64  # Structures a FlatModel remembers (a sweep over momenta adds some)
 CHECKS_FINITE_PARAMETERS = True  # FlatModel.pull does, in one look (see engines.resolve)
 OVERFLOW = 3  # report[0] of loop.train_epochs after an update that made a value non-finite
+FUSED_NOT_FINITE, CAREFUL = 4, -1  # report[0] codes of specialized loops (kernels/specialized)
 
 
 class Session:
@@ -99,7 +100,12 @@ class Session:
         started = time.perf_counter()
         finished = self._train(epochs, losses, self.budget, position)
         seconds = time.perf_counter() - started
-        overflow = self.report[0] == OVERFLOW
+        if self.report[0] == FUSED_NOT_FINITE:  # a step that updated in its backward pass
+            step = int(self.report[1])  # made a value non-finite: replay it unfused to
+            self.undo.restore()  # report what the generic loop reports, as it does
+            self.report[0] = CAREFUL
+            finished = self._train(epochs, losses, step - position + 1, position)
+        overflow = bool(self.report[0] == OVERFLOW)  # (error.overflow: a Python bool)
         if overflow:
             step, value = int(self.report[1]), float(self.report[2])
             self.undo.restore()

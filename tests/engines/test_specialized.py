@@ -10,7 +10,8 @@ must agree bit for bit; against NumPy, 1e-12 on one batch's gradients and 1e-10 
 after 3 epochs, as the other engine tests hold. The structures cover depths 1 to 4, small
 (sizes compiled in) and large layers, every activation (mixed within models), every loss,
 SGD plain, with momentum, Nesterov and weight decay, Adam, AdamW, each kind of schedule,
-l2, clipping, sample weights, batch sizes 1 to one full batch, shuffling and freezing.
+l2, clipping, sample weights, batch sizes 1 to one full batch, shuffling and freezing;
+single rows with plain SGD run the FUSED step (the update inside the backward pass).
 Each compiles once (a few seconds) and then loads from the on-disk cache.
 """
 
@@ -27,7 +28,7 @@ import pytest
 
 import minibp
 from minibp import SGD, Adam, AdamW
-from minibp.engines import specialize
+from minibp.engines import loop_source, specialize
 from minibp.engines.kernels.shuffle import shuffle_order
 from minibp.optim import CosineDecay, ExponentialDecay, StepDecay
 
@@ -96,6 +97,11 @@ STRUCTURES = {
     "callable-weighted": ([3, 4, 4], ["tanh"], "sigmoid", "bce",
                           lambda: SGD(lambda step: 0.2 / (1.0 + 0.1 * step)),
                           dict(batch_size=1, shuffle=True, weights=True)),
+    "fused-frozen-shuffled": ([3, 4, 3, 2], ["relu", "tanh"], "sigmoid", "squared",
+                              lambda: SGD(0.3), dict(batch_size=1, shuffle=True, freeze=True)),
+    "fused-cosine-xent": ([3, 20, 16, 4], ["tanh", "identity"], None, "xent",
+                          lambda: SGD(CosineDecay(0.1, total_steps=40, final_lr=0.01)),
+                          dict(batch_size=1, shuffle=False)),
 }
 
 
@@ -189,6 +195,68 @@ def test_beyond_the_cap_the_generic_loop_runs_with_the_same_result(loaded, monke
     assert_identical(*runs)
 
 
+def diverging(case):
+    """(model, X, Y, lr) whose first steps go wrong in one of three ways on a fused loop:
+    a loss that becomes infinite (the fused step is skipped for it, the unfused one reports
+    it), a NaN gradient under a finite loss, an update that overflows (both undone and
+    replayed unfused)."""
+    rng = np.random.default_rng(0)
+    if case == "nan-gradient":  # relu units at infinity, a saturated sigmoid: 0 * inf
+        model = minibp.mlp([2, 3, 1], "relu", "sigmoid", seed=0)
+        model[0].W, model[1].W = np.full((3, 2), 1e307), np.full((1, 3), -1.0)
+        return model, np.array([[10.0, 10.0], [1.0, 1.0]]), np.full((2, 1), 0.5), 0.1
+    model = minibp.mlp([2, 3, 1], "tanh", None, seed=0)
+    X, Y = 100 * rng.normal(size=(4, 2)), 10 + rng.normal(size=(4, 1))
+    return model, X, Y, (1e306 if case == "infinite-loss" else 1e308)
+
+
+@pytest.mark.parametrize("case, overflow, replayed", [("infinite-loss", False, False),
+                                                      ("nan-gradient", False, True),
+                                                      ("overflowing-update", True, True)])
+def test_a_fused_step_that_diverges_ends_as_the_generic_loop_does(case, overflow, replayed,
+                                                                  loaded, monkeypatch):
+    """Same error (step, epoch, kind, message), history, weights and gradients (NaN where
+    the refused step's are) as the generic loop, for each way a step can go wrong."""
+    from minibp.engines import numba_engine
+
+    model, X, Y, lr = diverging(case)
+    reports, train = [], numba_engine.Session._train
+
+    def spy(session, *args):
+        finished = train(session, *args)
+        reports.append(float(session.report[0]))
+        return finished
+
+    monkeypatch.setattr(numba_engine.Session, "_train", spy)
+    ends = []
+    for enabled in (True, False):
+        monkeypatch.setattr(specialize, "ENABLED", enabled)
+        m = copy.deepcopy(model)
+        with pytest.raises(minibp.TrainingDivergedError) as info:
+            m.fit(X, Y, loss="squared", optimizer=SGD(lr), epochs=5, batch_size=1,
+                  shuffle=False, engine="numba", verbose=0)
+        error = info.value
+        ends.append(((error.step, error.epoch, error.overflow, str(error)),
+                     error.history["loss"], [a for layer in m for a in
+                                             (layer.W, layer.b, layer.dW, layer.db)]))
+        if enabled:
+            assert loaded[0].FUSED, "the fused loop did not run"
+            assert (numba_engine.FUSED_NOT_FINITE in reports) is replayed, reports
+    (fused_error, fused_losses, fused_arrays), (error, losses, arrays) = ends
+    assert fused_error == error and fused_error[2] is overflow
+    assert fused_losses == losses
+    for a, b in zip(fused_arrays, arrays):
+        np.testing.assert_array_equal(a, b)  # NaN where NaN
+
+
+def test_the_report_codes_of_fused_loops_agree():
+    template = loop_source.TEMPLATE.read_text()
+    from minibp.engines import numba_engine
+
+    assert f"FUSED_NOT_FINITE = {float(numba_engine.FUSED_NOT_FINITE)}" in template
+    assert f"CAREFUL = {float(numba_engine.CAREFUL)}" in template
+
+
 def test_a_changed_kernel_text_or_version_gets_another_file(monkeypatch):
     path, text = specialize.kernel_file("A = 1\n")
     assert path.name.startswith("loop_") and text.endswith("A = 1\n")
@@ -205,7 +273,7 @@ def test_generated_source_names_the_structure_and_fixes_its_facts():
     structure = specialize.structure_of(specialize.layer_facts(flat), 0,
                                         settings(make_optimizer()), shuffle=False,
                                         weighted=False, all_trainable=True)
-    text = specialize.source(structure)
+    text = loop_source.source(structure)
     assert "# layers: 2 -> 2 sigmoid -> 2 sigmoid" in text
     assert "SHUFFLED = False" in text and "WITH_ADAM = False" in text
     assert "dense_forward_at(x, x_off, rows, params, 2, 2, 0, 4, SIGMOID" in text
@@ -216,7 +284,7 @@ def test_generated_source_names_the_structure_and_fixes_its_facts():
 
 CHILD = textwrap.dedent("""
     import numpy as np, minibp
-    from minibp.engines import specialize
+    from minibp.engines import loop_source, specialize
     model = minibp.mlp([2, 3, 1], "tanh", "sigmoid", seed=0)
     X = np.random.default_rng(0).normal(size=(8, 2)); Y = (X[:, :1] > 0) * 1.0
     model.fit(X, Y, loss="mse", optimizer="sgd", epochs=2, batch_size=2, seed=0,
@@ -285,14 +353,21 @@ def test_the_generated_loop_pastes_the_layers_and_the_shuffle():
                                                                       "dense_backward_at(")):
         structure = specialize.Structure(layers, 0, True, False, False, False, False, True,
                                          True, single_row=single_row)
-        text = specialize.source(structure)
-        driver = text[text.index(specialize.MARKER):]
+        text = loop_source.source(structure)
+        driver = text[text.index(loop_source.MARKER):]
         assert "forward_layers(" not in driver and "backward_layers(" not in driver
         assert driver.count("dense_forward_at(") == 2 and driver.count(backward) == 2
         assert driver.count("activation_derivative(") == (2 if single_row else 0)
         assert "shuffle_order(rng, order)" in driver and "rng.shuffle" not in driver
-        assert specialize.SHUFFLE.read_text() in text
+        assert loop_source.SHUFFLE.read_text() in text
         assert f"GATHERED = {not single_row}" in text  # single rows are read in place
+        fused = specialize.Structure(layers, 0, True, False, False, False, False, True,
+                                     False, single_row=True, fused=True)
+        driver = loop_source.source(fused).split(loop_source.MARKER)[-1]
+        assert "backward_update_layers(" not in driver and "FUSED = True" in \
+            loop_source.source(fused)
+        assert driver.count("_dense_backward_update_one_row(") == 1 + 2  # def + 2 layers
+        assert "rate, trains[1, 0], trains[1, 1])" in driver  # frozen parts: read per call
 
 
 @pytest.mark.parametrize("n, batch_size, rows_of_one", [(23, 2, True), (23, 7, False),
@@ -308,6 +383,6 @@ def test_the_one_row_backward_is_left_out_when_no_batch_has_one_row(n, batch_siz
                                         weighted=False, all_trainable=True,
                                         batch_size=batch_size, n=n)
     assert structure.rows_of_one is rows_of_one
-    text = specialize.source(structure)
+    text = loop_source.source(structure)
     assert f"ROWS_OF_ONE = {rows_of_one}" in text
-    assert text.index("ROWS_OF_ONE = True") < text.index(specialize.MARKER)  # loop.py's
+    assert text.index("ROWS_OF_ONE = True") < text.index(loop_source.MARKER)  # loop.py's

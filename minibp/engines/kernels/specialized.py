@@ -13,7 +13,7 @@ kernel. The layer calls are pasted in place rather than made functions of their 
 numba inlines a function by running its front end and copying its IR at every call, and a
 level of functions wrapping the layers cost about 0.6 s of each compile (1.7 s for three
 large layers); so did dense_backward_at's batched path, copied and then pruned, 0.2 s a
-layer (specialize._backward_call). Measured with numba's compile events
+layer (loop_source._backward_call). Measured with numba's compile events
 (docs/performance.md, "Compiling a structure").
 
 The constants (each True or False unless said): SHUFFLED, WEIGHTED (sample weights),
@@ -21,14 +21,60 @@ WITH_L2, WITH_CLIP, WITH_ADAM (else SGD), CONSTANT_SCHEDULE, ALL_TRAINABLE (noth
 SINGLE_ROW (batch_size 1: the batched paths fold away), GATHERED (shuffled batches of
 several rows, copied into buffers), ROWS_OF_ONE (replacing loop.py's True: False when no
 batch can have one row, n % batch_size != 1, so dense_backward_at's one-row path folds
-away), LOSS_CODE (a loss code); loop.py gives the rest.
+away), LOSS_CODE (a loss code), FUSED (single rows and plain SGD: no momentum, weight decay, l2
+or clipping; each layer's update is applied as its gradient is made, in the backward pass,
+see _dense_backward_update_one_row); loop.py gives the rest.
 ``train_epochs`` takes loop.train_epochs's arguments and returns what it returns, computed
 by the same operations in the same order (tests/engines/test_specialized.py holds the two
 together).
 """
-# ruff: noqa: F821 - the names come from loop.py and the generated constants above the marker
+# ruff: noqa: F821, F841 - names from loop.py, the generated constants and the pasted calls
 
 # -- template --------------------------------------------------------------------------------
+FUSED_NOT_FINITE = 4.0  # report[0]: a fused step made a value non-finite (numba_engine)
+CAREFUL = -1.0  # report[0] on entry: run every step unfused (numba_engine, to say why)
+
+
+@njit(cache=True, inline="always")
+def _dense_backward_update_one_row(src, src_off, params, grads, n_in, n_out, w_off, b_off,
+                                   deltas, d_off, s_off, input_gradient, rate, train_w,
+                                   train_b):
+    """_dense_backward_one_row with plain SGD's update folded in (FUSED): the input gradient
+    first, from W before its update, then each gradient written and, where its parameter
+    trains, applied at once, p - rate * g: sgd_update's value without reading it back.
+    Returns whether every updated value is finite."""
+    real = grads.dtype.type
+    if input_gradient:
+        for k in range(n_in):
+            s = 0.0
+            for j in range(n_out):
+                s += deltas[d_off + j] * params[w_off + j * n_in + k]
+            deltas[s_off + k] = s
+    finite = True
+    for j in range(n_out):
+        dZ = np.float64(deltas[d_off + j])  # as _dense_backward_one_row rounds them
+        w = w_off + j * n_in
+        for k in range(n_in):
+            grads[w + k] = g = real(dZ * src[src_off + k])
+            if train_w:
+                params[w + k] -= rate * g
+                finite &= abs(params[w + k]) < np.inf
+        grads[b_off + j] = g = real(dZ)
+        if train_b:
+            params[b_off + j] -= rate * g
+            finite &= abs(params[b_off + j]) < np.inf
+    return finite
+
+
+@njit(cache=True, inline="always")
+def trained_parts(layout, blocks):
+    """(layers, 2) booleans: whether each layer's W and b are among blocks' rows."""
+    trains = np.zeros((layout.shape[0], 2), np.bool_)
+    for k in range(blocks.shape[0]):
+        for i in range(layout.shape[0]):
+            trains[i, 0] |= blocks[k, 0] == layout[i, W_OFF]
+            trains[i, 1] |= blocks[k, 0] == layout[i, B_OFF]
+    return trains
 
 
 @njit(cache=True, error_model="numpy")
@@ -55,6 +101,10 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
     # the buffers; a single row, and unshuffled batches, are read in place from the data.
     x, y = (x_buf, y_buf) if GATHERED else (X, Y)
     weight = w_buf if GATHERED and WEIGHTED else w
+    trains = trained_parts(layout, blocks)  # read by fused steps with something frozen
+    rate = params.dtype.type(lr)  # a fused step's lr, rounded as sgd_update rounds it
+    careful = report[0] == CAREFUL  # numba_engine replays a fused step that went wrong
+    report[0] = 0.0
     step = first_step
     for e in range(epochs):
         first_row, total, seen = int(resume[0]), resume[1], resume[2]
@@ -79,29 +129,39 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
             value, share = loss_forward_backward(acts, layout[layout.shape[0] - 1, A_OFF], y,
                                                  y_off, weight, w_off, rows, n_out, LOSS_CODE,
                                                  deltas)
-            norm2 = backward_layers(x, x_off, rows, params, grads, layout, acts, deltas, half)
-            if WEIGHTED and share == 0.0:
-                report[0], report[1], report[2] = 2.0, step, value
-                return e
-            if WITH_L2:
-                value += 0.5 * l2 * l2_penalty(params, grads, blocks, l2, rows) / rows
-                norm2 = squared_norm(grads, everything)
-            if not (np.isfinite(value) and np.isfinite(norm2)):
-                report[0], report[1], report[2] = 1.0, step, value
-                return e
-            if WITH_CLIP:
-                clip_gradients(grads, blocks, clip_norm)
             k = step - first_step
             if not CONSTANT_SCHEDULE:
                 lr = scheduled_lr(settings, lrs, k, counter + k)
-            if WITH_ADAM:  # inlined: SGD's steps fold away here (cf. loop.adam_step)
-                t = float(counter + k + 1)
-                finite = adam_update(params, grads, state0, state1, updated, lr, t, settings)
+                rate = params.dtype.type(lr)
+            if FUSED and not careful and np.isfinite(value) and not (WEIGHTED and share == 0.0):
+                # backward and update in one pass; a non-finite result is undone and the
+                # step replayed unfused (CAREFUL), which reports it as the branch below does
+                finite = backward_update_layers(x, x_off, params, grads, acts, deltas, half)
+                if not finite:
+                    report[0], report[1], report[2] = FUSED_NOT_FINITE, step, value
+                    return e
             else:
-                finite = sgd_update(params, grads, state0, updated, lr, settings)
-            if not finite:
-                report[0], report[1], report[2] = 3.0, step, value
-                return e
+                norm2 = backward_layers(x, x_off, rows, params, grads, layout, acts, deltas, half)
+                if WEIGHTED and share == 0.0:
+                    report[0], report[1], report[2] = 2.0, step, value
+                    return e
+                if WITH_L2:
+                    value += 0.5 * l2 * l2_penalty(params, grads, blocks, l2, rows) / rows
+                    norm2 = squared_norm(grads, everything)
+                if not (np.isfinite(value) and np.isfinite(norm2)):
+                    report[0], report[1], report[2] = 1.0, step, value
+                    return e
+                if WITH_CLIP:
+                    clip_gradients(grads, blocks, clip_norm)
+                if WITH_ADAM:  # inlined: SGD's steps fold away here (cf. loop.adam_step)
+                    t = float(counter + k + 1)
+                    finite = adam_update(params, grads, state0, state1, updated, lr, t,
+                                         settings)
+                else:
+                    finite = sgd_update(params, grads, state0, updated, lr, settings)
+                if not finite:
+                    report[0], report[1], report[2] = 3.0, step, value
+                    return e
             total += value * share
             seen += share
             step += 1
