@@ -61,7 +61,7 @@ def _layer_calls(structure: Structure) -> tuple[list[str], list[str], list[str]]
         if structure.fused:
             trains = "True, True" if structure.all_trainable else \
                 f"trains[{i}, 0], trains[{i}, 1]"
-            fused += _backward_call(structure, i, d_off, s_off, ", rate, " + trains)
+            fused += _backward_call(structure, i, d_off, s_off, ", sgd, " + trains)
         d_off, s_off = s_off, d_off
     return forward, backward, fused if structure.fused else ["finite = False  # never runs"]
 

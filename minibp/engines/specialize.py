@@ -61,6 +61,8 @@ class Structure:
     single_row: bool = False
     rows_of_one: bool = True
     fused: bool = False
+    sgd_terms: tuple[bool, bool, bool] = (False, False, False)  # fused: momentum, nesterov,
+    #                                                              weight decay
 
     def constants(self) -> dict[str, object]:
         return {"SHUFFLED": self.shuffled, "WEIGHTED": self.weighted,
@@ -69,7 +71,8 @@ class Structure:
                 "ALL_TRAINABLE": self.all_trainable, "SINGLE_ROW": self.single_row,
                 "GATHERED": self.shuffled and not self.single_row,
                 "ROWS_OF_ONE": self.rows_of_one, "LOSS_CODE": self.loss,
-                "FUSED": self.fused}
+                "FUSED": self.fused, "SGD_MOMENTUM": self.sgd_terms[0],
+                "SGD_NESTEROV": self.sgd_terms[1], "SGD_DECAY": self.sgd_terms[2]}
 
 
 def layer_facts(flat) -> tuple[tuple, ...]:
@@ -91,15 +94,16 @@ def structure_of(layers, loss_id: int, settings: np.ndarray, *, shuffle: bool,
     a large structure's compile)."""
     with_l2, with_clip = bool(settings[loop.L2] != 0.0), bool(settings[loop.CLIP_NORM] > 0.0)
     with_adam = bool(settings[loop.FAMILY] == loop.ADAM)
-    plain_sgd = not (with_adam or with_l2 or with_clip or settings[loop.MOMENTUM] != 0.0
-                     or settings[loop.WEIGHT_DECAY] != 0.0)
+    fused = batch_size == 1 and not (with_adam or with_l2 or with_clip)
+    terms = (settings[loop.MOMENTUM] != 0.0, settings[loop.MOMENTUM] != 0.0
+             and settings[loop.NESTEROV] != 0.0, settings[loop.WEIGHT_DECAY] != 0.0)
     return Structure(
         layers, int(loss_id), bool(shuffle), bool(weighted), with_l2=with_l2,
         with_clip=with_clip, with_adam=with_adam,
         constant_schedule=bool(settings[loop.SCHEDULE] == loop.CONSTANT_LR),
         all_trainable=bool(all_trainable), single_row=batch_size == 1,
         rows_of_one=batch_size == 1 or n is None or n % batch_size == 1,
-        fused=batch_size == 1 and plain_sgd)
+        fused=fused, sgd_terms=tuple(bool(t) for t in terms) if fused else (False,) * 3)
 
 
 def cache_folder() -> Path:

@@ -11,7 +11,8 @@ after 3 epochs, as the other engine tests hold. The structures cover depths 1 to
 (sizes compiled in) and large layers, every activation (mixed within models), every loss,
 SGD plain, with momentum, Nesterov and weight decay, Adam, AdamW, each kind of schedule,
 l2, clipping, sample weights, batch sizes 1 to one full batch, shuffling and freezing;
-single rows with plain SGD run the FUSED step (the update inside the backward pass).
+single rows with SGD (any of its terms) run the FUSED step (the update inside the backward
+pass).
 Each compiles once (a few seconds) and then loads from the on-disk cache.
 """
 
@@ -102,6 +103,13 @@ STRUCTURES = {
     "fused-cosine-xent": ([3, 20, 16, 4], ["tanh", "identity"], None, "xent",
                           lambda: SGD(CosineDecay(0.1, total_steps=40, final_lr=0.01)),
                           dict(batch_size=1, shuffle=False)),
+    "fused-momentum-frozen": ([2, 3, 2], ["sigmoid"], "sigmoid", "squared",
+                              lambda: SGD(0.4, 0.9), dict(batch_size=1, shuffle=True,
+                                                          freeze=True)),
+    "fused-nesterov-decay": ([3, 5, 4], ["relu"], None, "mse",
+                             lambda: SGD(StepDecay(0.05, step_size=10, gamma=0.5), 0.8,
+                                         nesterov=True, weight_decay=0.01),
+                             dict(batch_size=1, shuffle=False)),
 }
 
 
@@ -367,7 +375,7 @@ def test_the_generated_loop_pastes_the_layers_and_the_shuffle():
         assert "backward_update_layers(" not in driver and "FUSED = True" in \
             loop_source.source(fused)
         assert driver.count("_dense_backward_update_one_row(") == 1 + 2  # def + 2 layers
-        assert "rate, trains[1, 0], trains[1, 1])" in driver  # frozen parts: read per call
+        assert "sgd, trains[1, 0], trains[1, 1])" in driver  # frozen parts: read per call
 
 
 @pytest.mark.parametrize("n, batch_size, rows_of_one", [(23, 2, True), (23, 7, False),

@@ -21,9 +21,10 @@ WITH_L2, WITH_CLIP, WITH_ADAM (else SGD), CONSTANT_SCHEDULE, ALL_TRAINABLE (noth
 SINGLE_ROW (batch_size 1: the batched paths fold away), GATHERED (shuffled batches of
 several rows, copied into buffers), ROWS_OF_ONE (replacing loop.py's True: False when no
 batch can have one row, n % batch_size != 1, so dense_backward_at's one-row path folds
-away), LOSS_CODE (a loss code), FUSED (single rows and plain SGD: no momentum, weight decay, l2
-or clipping; each layer's update is applied as its gradient is made, in the backward pass,
-see _dense_backward_update_one_row); loop.py gives the rest.
+away), LOSS_CODE (a loss code), FUSED (single rows, SGD without l2 or clipping: each layer's
+update is applied as its gradient is made, in the backward pass, see
+_dense_backward_update_one_row) with SGD_MOMENTUM, SGD_NESTEROV and SGD_DECAY (which of
+SGD's terms it has); loop.py gives the rest.
 ``train_epochs`` takes loop.train_epochs's arguments and returns what it returns, computed
 by the same operations in the same order (tests/engines/test_specialized.py holds the two
 together).
@@ -36,14 +37,29 @@ CAREFUL = -1.0  # report[0] on entry: run every step unfused (numba_engine, to s
 
 
 @njit(cache=True, inline="always")
+def _sgd_one(params, buf, i, g, rate, momentum, decay):
+    """sgd_update's step of one parameter, its terms fixed by SGD_DECAY, SGD_MOMENTUM and
+    SGD_NESTEROV (the same operations in the same order). Returns whether p is finite."""
+    if SGD_DECAY:
+        g = g + decay * params[i]
+    if SGD_MOMENTUM:
+        buf[i] = buf[i] * momentum + g
+        g = g + momentum * buf[i] if SGD_NESTEROV else buf[i]
+    params[i] -= rate * g
+    return abs(params[i]) < np.inf
+
+
+@njit(cache=True, inline="always")
 def _dense_backward_update_one_row(src, src_off, params, grads, n_in, n_out, w_off, b_off,
-                                   deltas, d_off, s_off, input_gradient, rate, train_w,
+                                   deltas, d_off, s_off, input_gradient, sgd, train_w,
                                    train_b):
-    """_dense_backward_one_row with plain SGD's update folded in (FUSED): the input gradient
+    """_dense_backward_one_row with SGD's update folded in (FUSED): the input gradient
     first, from W before its update, then each gradient written and, where its parameter
-    trains, applied at once, p - rate * g: sgd_update's value without reading it back.
-    Returns whether every updated value is finite."""
+    trains, applied at once (_sgd_one): sgd_update's values without reading the gradients
+    back. sgd = (momentum buffer, rate, momentum, decay). Returns whether every updated
+    value is finite."""
     real = grads.dtype.type
+    buf, rate, momentum, decay = sgd
     if input_gradient:
         for k in range(n_in):
             s = 0.0
@@ -57,12 +73,10 @@ def _dense_backward_update_one_row(src, src_off, params, grads, n_in, n_out, w_o
         for k in range(n_in):
             grads[w + k] = g = real(dZ * src[src_off + k])
             if train_w:
-                params[w + k] -= rate * g
-                finite &= abs(params[w + k]) < np.inf
+                finite &= _sgd_one(params, buf, w + k, g, rate, momentum, decay)
         grads[b_off + j] = g = real(dZ)
         if train_b:
-            params[b_off + j] -= rate * g
-            finite &= abs(params[b_off + j]) < np.inf
+            finite &= _sgd_one(params, buf, b_off + j, g, rate, momentum, decay)
     return finite
 
 
@@ -102,7 +116,8 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
     x, y = (x_buf, y_buf) if GATHERED else (X, Y)
     weight = w_buf if GATHERED and WEIGHTED else w
     trains = trained_parts(layout, blocks)  # read by fused steps with something frozen
-    rate = params.dtype.type(lr)  # a fused step's lr, rounded as sgd_update rounds it
+    real = params.dtype.type  # a fused step's scalars, rounded as sgd_update rounds them
+    sgd = (state0, real(lr), real(settings[MOMENTUM]), real(settings[WEIGHT_DECAY]))
     careful = report[0] == CAREFUL  # numba_engine replays a fused step that went wrong
     report[0] = 0.0
     step = first_step
@@ -132,7 +147,7 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
             k = step - first_step
             if not CONSTANT_SCHEDULE:
                 lr = scheduled_lr(settings, lrs, k, counter + k)
-                rate = params.dtype.type(lr)
+                sgd = (state0, real(lr), sgd[2], sgd[3])
             if FUSED and not careful and np.isfinite(value) and not (WEIGHTED and share == 0.0):
                 # backward and update in one pass; a non-finite result is undone and the
                 # step replayed unfused (CAREFUL), which reports it as the branch below does
