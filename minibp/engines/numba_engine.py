@@ -29,6 +29,7 @@ from minibp.engines.epochs import (
 )
 from minibp.engines.flat import IDLE, count_steps, training_arrays
 from minibp.engines.kernels import loop  # numba: this module is imported only when it runs
+from minibp.engines.numba_replay import FUSED_NOT_FINITE, OVERFLOW, Undo, replay
 
 PREDICT_ROWS = 256  # rows per chunk when predicting
 STEP_SECONDS = 5e-7  # a cautious guess of a step's fixed cost, for sizing chunks (epochs.py)
@@ -37,8 +38,6 @@ _NEVER_DRAWN = np.random.default_rng(0)  # the generic loop's Generator for unsh
 _NO_WEIGHTS = np.empty(0)  # the kernels' "no sample weights": an empty float64 array
 MEMO_MAX = 64  # Structures a FlatModel remembers (a sweep over momenta adds some)
 CHECKS_FINITE_PARAMETERS = True  # FlatModel.pull does, in one look (see engines.resolve)
-OVERFLOW = 3  # report[0] of loop.train_epochs after an update that made a value non-finite
-FUSED_NOT_FINITE, CAREFUL = 4, -1  # report[0] codes of specialized loops (kernels/specialized)
 
 
 class Session:
@@ -67,7 +66,7 @@ class Session:
         self.budget = max(1, int(CALL_SECONDS / guess_seconds_per_epoch(
             batch_size, batch_size, self.flat.macs_per_row, STEP_SECONDS)))
         self.synced = False  # the layers hold the latest weights; pull before training more
-        self.undo = _Undo(self)
+        self.undo = Undo(self)
         self.stepped = False  # a step has run: the gradient buffer holds this fit's
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
@@ -92,25 +91,19 @@ class Session:
         """One compiled call: at most self.budget steps of at most ``epochs`` epochs, from
         where the last call stopped. Returns (epochs completed, Divergence or None).
 
-        An update that made a value non-finite (report 3) has already been written: the
-        call is undone from a snapshot taken before it and replayed up to just before that
-        step, which gives the weights of the last good step exactly."""
+        An update that made a value non-finite (report 3), or a fused step that went wrong
+        (report 4), has already changed the weights: the call is undone from the copy taken
+        before it and replayed up to just before that step, which gives the weights of the
+        last good step exactly (numba_replay)."""
         position = self._position()
         self.undo.save()
         started = time.perf_counter()
         finished = self._train(epochs, losses, self.budget, position)
         seconds = time.perf_counter() - started
-        if self.report[0] == FUSED_NOT_FINITE:  # a step that updated in its backward pass
-            step = int(self.report[1])  # made a value non-finite: replay it unfused to
-            self.undo.restore()  # report what the generic loop reports, as it does
-            self.report[0] = CAREFUL
-            finished = self._train(epochs, losses, step - position + 1, position)
-        overflow = bool(self.report[0] == OVERFLOW)  # (error.overflow: a Python bool)
-        if overflow:
-            step, value = int(self.report[1]), float(self.report[2])
-            self.undo.restore()
-            finished = self._train(epochs, losses, step - position, position)
-            self.report[:] = (1.0, step, value)
+        overflow = False
+        if self.report[0] in (OVERFLOW, FUSED_NOT_FINITE):
+            finished, overflow = replay(self, functools.partial(self._train, epochs, losses),
+                                        position)
         steps, stop = self._position() - position, None
         if self.report[0]:
             stop = Divergence(int(self.report[1]) + 1, self.epoch + 1, float(self.report[2]),
@@ -182,35 +175,6 @@ class Session:
         """sync, then leave the buffers for the next fit of these layers (flat.IDLE)."""
         self.sync()
         IDLE.give_back(self.flat)
-
-
-class _Undo:
-    """What a compiled call changes, saved before each call to undo it: parameters and
-    optimizer state (into the FlatModel's saved_ buffers, made with it: no allocation a
-    call), where the epoch stood, and the generator and order of a shuffled fit."""
-
-    def __init__(self, session: Session):
-        self.session = session
-
-    def save(self) -> None:
-        session, flat = self.session, self.session.flat
-        flat.saved_params[...] = flat.params
-        flat.saved_state[...] = flat.state
-        self.resume, self.epoch = session.resume.tolist(), session.epoch
-        if session.shuffle:
-            self.generator = session.rng.bit_generator.state
-            self.order = session.order.copy()
-
-    def restore(self) -> None:
-        session, flat = self.session, self.session.flat
-        flat.params[...] = flat.saved_params
-        flat.state[...] = flat.saved_state
-        session.resume[:] = self.resume
-        session.epoch = self.epoch
-        session.report[:] = 0.0
-        if session.shuffle:
-            session.rng.bit_generator.state = self.generator
-            session.order[...] = self.order
 
 
 def train_step(layers, X, Y, loss, optimizer) -> float:

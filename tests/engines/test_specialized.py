@@ -212,23 +212,28 @@ def test_beyond_the_cap_the_generic_loop_runs_with_the_same_result(loaded, monke
 
 def diverging(case):
     """(model, X, Y, lr) whose first steps go wrong in one of three ways on a fused loop:
-    a loss that becomes infinite (the fused step is skipped for it, the unfused one reports
-    it), a NaN gradient under a finite loss, an update that overflows (both undone and
-    replayed unfused)."""
+    a loss that becomes infinite, a NaN gradient under a finite loss, an update that
+    overflows. Each stops the fused loop (FUSED_NOT_FINITE); the engine undoes the call,
+    replays it to the step before and asks the generic kernels what that step reports."""
     rng = np.random.default_rng(0)
     if case == "nan-gradient":  # relu units at infinity, a saturated sigmoid: 0 * inf
         model = minibp.mlp([2, 3, 1], "relu", "sigmoid", seed=0)
         model[0].W, model[1].W = np.full((3, 2), 1e307), np.full((1, 3), -1.0)
-        return model, np.array([[10.0, 10.0], [1.0, 1.0]]), np.full((2, 1), 0.5), 0.1
+        X = np.array([[1.0, 1.0], [10.0, 10.0]])  # only the second row's step fails; seed
+        return model, X, np.full((2, 1), 0.5), 0.1  # 3 visits it first: the draw must be right
     model = minibp.mlp([2, 3, 1], "tanh", None, seed=0)
     X, Y = 100 * rng.normal(size=(4, 2)), 10 + rng.normal(size=(4, 1))
-    return model, X, Y, (1e306 if case == "infinite-loss" else 1e308)
+    lrs = {"infinite-loss": 1e306, "overflowing-update": 1e308,
+           "at-an-epoch-start": 1e50}  # shuffled: the first step of an epoch after the first
+    return model, X, Y, lrs[case]
 
 
-@pytest.mark.parametrize("case, overflow, replayed", [("infinite-loss", False, False),
-                                                      ("nan-gradient", False, True),
-                                                      ("overflowing-update", True, True)])
-def test_a_fused_step_that_diverges_ends_as_the_generic_loop_does(case, overflow, replayed,
+@pytest.mark.parametrize("case, overflow", [("infinite-loss", False),
+                                             ("at-an-epoch-start", False),
+                                             ("nan-gradient", False),
+                                             ("overflowing-update", True)])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_a_fused_step_that_diverges_ends_as_the_generic_loop_does(case, overflow, shuffle,
                                                                   loaded, monkeypatch):
     """Same error (step, epoch, kind, message), history, weights and gradients (NaN where
     the refused step's are) as the generic loop, for each way a step can go wrong."""
@@ -249,14 +254,14 @@ def test_a_fused_step_that_diverges_ends_as_the_generic_loop_does(case, overflow
         m = copy.deepcopy(model)
         with pytest.raises(minibp.TrainingDivergedError) as info:
             m.fit(X, Y, loss="squared", optimizer=SGD(lr), epochs=5, batch_size=1,
-                  shuffle=False, engine="numba", verbose=0)
+                  shuffle=shuffle, seed=3, engine="numba", verbose=0)
         error = info.value
         ends.append(((error.step, error.epoch, error.overflow, str(error)),
                      error.history["loss"], [a for layer in m for a in
                                              (layer.W, layer.b, layer.dW, layer.db)]))
         if enabled:
             assert loaded[0].FUSED, "the fused loop did not run"
-            assert (numba_engine.FUSED_NOT_FINITE in reports) is replayed, reports
+            assert numba_engine.FUSED_NOT_FINITE in reports, reports  # and then replayed
     (fused_error, fused_losses, fused_arrays), (error, losses, arrays) = ends
     assert fused_error == error and fused_error[2] is overflow
     assert fused_losses == losses
@@ -264,12 +269,28 @@ def test_a_fused_step_that_diverges_ends_as_the_generic_loop_does(case, overflow
         np.testing.assert_array_equal(a, b)  # NaN where NaN
 
 
-def test_the_report_codes_of_fused_loops_agree():
-    template = loop_source.TEMPLATE.read_text()
-    from minibp.engines import numba_engine
+def test_a_fused_step_on_a_sample_of_weight_zero_is_refused_as_the_generic_loop_does(
+        loaded, monkeypatch):
+    model, X, Y, _ = diverging("infinite-loss")
+    ends = []
+    for enabled in (True, False):
+        monkeypatch.setattr(specialize, "ENABLED", enabled)
+        m = copy.deepcopy(model)
+        with pytest.raises(ValueError, match="sample_weight must have a finite sum above 0"):
+            m.fit(X, Y, loss="squared", optimizer=SGD(0.1, 0.5), epochs=2, batch_size=1,
+                  shuffle=True, seed=3, sample_weight=[1.0, 1.0, 0.0, 1.0],
+                  engine="numba", verbose=0)
+        ends.append([a for layer in m for a in (layer.W, layer.b)])
+    assert loaded[0].FUSED
+    for a, b in zip(*ends):  # the weights of the step before (gradients: the fused loop
+        np.testing.assert_array_equal(a, b)  # leaves that step's, as the NumPy engine does)
 
-    assert f"FUSED_NOT_FINITE = {float(numba_engine.FUSED_NOT_FINITE)}" in template
-    assert f"CAREFUL = {float(numba_engine.CAREFUL)}" in template
+
+def test_the_report_code_of_fused_loops_agrees():
+    from minibp.engines import numba_replay
+
+    text = loop_source.TEMPLATE.read_text()
+    assert f"FUSED_NOT_FINITE = {float(numba_replay.FUSED_NOT_FINITE)}" in text
 
 
 def test_a_changed_kernel_text_or_version_gets_another_file(monkeypatch):

@@ -32,8 +32,7 @@ together).
 # ruff: noqa: F821, F841 - names from loop.py, the generated constants and the pasted calls
 
 # -- template --------------------------------------------------------------------------------
-FUSED_NOT_FINITE = 4.0  # report[0]: a fused step made a value non-finite (numba_engine)
-CAREFUL = -1.0  # report[0] on entry: run every step unfused (numba_engine, to say why)
+FUSED_NOT_FINITE = 4.0  # report[0]: a fused step went wrong; numba_engine finds out how
 
 
 @njit(cache=True, inline="always")
@@ -118,8 +117,6 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
     trains = trained_parts(layout, blocks)  # read by fused steps with something frozen
     real = params.dtype.type  # a fused step's scalars, rounded as sgd_update rounds them
     sgd = (state0, real(lr), real(settings[MOMENTUM]), real(settings[WEIGHT_DECAY]))
-    careful = report[0] == CAREFUL  # numba_engine replays a fused step that went wrong
-    report[0] = 0.0
     step = first_step
     for e in range(epochs):
         first_row, total, seen = int(resume[0]), resume[1], resume[2]
@@ -148,9 +145,13 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
             if not CONSTANT_SCHEDULE:
                 lr = scheduled_lr(settings, lrs, k, counter + k)
                 sgd = (state0, real(lr), sgd[2], sgd[3])
-            if FUSED and not careful and np.isfinite(value) and not (WEIGHTED and share == 0.0):
-                # backward and update in one pass; a non-finite result is undone and the
-                # step replayed unfused (CAREFUL), which reports it as the branch below does
+            if FUSED:  # backward and update in one pass; whatever goes wrong (a loss that
+                # is not finite, a batch weighing 0, a gradient or update that is not)
+                # returns FUSED_NOT_FINITE, and numba_engine undoes the call and asks the
+                # generic kernels what the step would have reported
+                if not np.isfinite(value) or (WEIGHTED and share == 0.0):
+                    report[0], report[1], report[2] = FUSED_NOT_FINITE, step, value
+                    return e
                 finite = backward_update_layers(x, x_off, params, grads, acts, deltas, half)
                 if not finite:
                     report[0], report[1], report[2] = FUSED_NOT_FINITE, step, value
