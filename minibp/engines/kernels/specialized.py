@@ -144,7 +144,8 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
             k = step - first_step
             if not CONSTANT_SCHEDULE:
                 lr = scheduled_lr(settings, lrs, k, counter + k)
-                sgd = (state0, real(lr), sgd[2], sgd[3])
+                if FUSED:
+                    sgd = (state0, real(lr), sgd[2], sgd[3])
             if FUSED:  # backward and update in one pass; whatever goes wrong (a loss that
                 # is not finite, a batch weighing 0, a gradient or update that is not)
                 # returns FUSED_NOT_FINITE, and numba_engine undoes the call and asks the
