@@ -107,10 +107,6 @@ class FlatModel:
             yield (self.params[w].reshape(n_out, n_in), self.params[b],
                    self.grads[w].reshape(n_out, n_in), self.grads[b])
 
-    def slices(self):
-        """(layer, W slice, b slice) for each layer, into flat buffers of any kind."""
-        return ((layer, w, b) for layer, (w, b) in zip(self.layers, self._slices))
-
     def pull(self, optimizer=None) -> None:
         """Copy values out of the layers, which of them train, and (when given) the
         optimizer's state of those that do (zeros on first use, as the optimizer makes it).
@@ -120,7 +116,7 @@ class FlatModel:
             b[...] = layer.b
         if not is_finite(self.params):
             check_parameters(self.layers, self.who)  # raises, naming the parameter
-        frozen = tuple([name in layer._frozen for layer in self.layers for name in "Wb"])
+        frozen = tuple([layer.is_frozen(name) for layer in self.layers for name in "Wb"])
         if frozen != self._frozen:
             self.blocks = np.array([(part.start, part.stop, k % 2 == 0)  # is_matrix: W
                                     for k, part in enumerate(self._parts) if not frozen[k]],

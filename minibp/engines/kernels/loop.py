@@ -190,13 +190,19 @@ def dense_backward_at(src, src_off, rows, params, grads, n_in, n_out, w_off, b_o
         grads[b_off + j] = g = real(s)
         norm2 += np.float64(g) * g
     if input_gradient:
-        for r in range(rows):
-            for k in range(n_in):
-                s = 0.0
-                for j in range(n_out):
-                    s += deltas[d_off + r * n_out + j] * params[w_off + j * n_in + k]
-                deltas[s_off + r * n_in + k] = s
+        input_gradient_rows(params, n_in, n_out, w_off, deltas, d_off, s_off, rows)
     return norm2
+
+
+@njit(cache=True, inline="always")
+def input_gradient_rows(params, n_in, n_out, w_off, deltas, d_off, s_off, rows):
+    """dSrc = dZ @ W: dZ (rows, n_out) at deltas[d_off:] into dSrc (rows, n_in) at s_off."""
+    for r in range(rows):
+        for k in range(n_in):
+            s = 0.0
+            for j in range(n_out):
+                s += deltas[d_off + r * n_out + j] * params[w_off + j * n_in + k]
+            deltas[s_off + r * n_in + k] = s
 
 
 @njit(cache=True, inline="always")
@@ -214,11 +220,7 @@ def _dense_backward_one_row(src, src_off, params, grads, n_in, n_out, w_off, b_o
         grads[b_off + j] = g = real(dZ)
         norm2 += np.float64(g) * g
     if input_gradient:
-        for k in range(n_in):
-            s = 0.0
-            for j in range(n_out):
-                s += deltas[d_off + j] * params[w_off + j * n_in + k]
-            deltas[s_off + k] = s
+        input_gradient_rows(params, n_in, n_out, w_off, deltas, d_off, s_off, 1)
     return norm2
 
 
@@ -391,10 +393,8 @@ def scheduled_lr(settings, lrs, k, step):
 
 @njit(cache=True, error_model="numpy")
 def adam_step(params, grads, m, v, blocks, lr, t, settings):
-    """adam_update, compiled as a function of its own rather than inlined into
-    train_epochs: inlined, the reference counting of its arrays (atomic adds, which numba's
-    pruning then fails to remove) costs every SGD step too, 8 of them per step as counted
-    with NUMBA_DEBUG_NRT; the call costs an Adam step far less."""
+    """adam_update not inlined into train_epochs: inlined, its arrays' reference counting
+    (8 atomic adds a step, NUMBA_DEBUG_NRT; numba fails to prune them) cost SGD steps too."""
     return adam_update(params, grads, m, v, blocks, lr, t, settings)
 
 

@@ -60,11 +60,7 @@ def _dense_backward_update_one_row(src, src_off, params, grads, n_in, n_out, w_o
     real = grads.dtype.type
     buf, rate, momentum, decay = sgd
     if input_gradient:
-        for k in range(n_in):
-            s = 0.0
-            for j in range(n_out):
-                s += deltas[d_off + j] * params[w_off + j * n_in + k]
-            deltas[s_off + k] = s
+        input_gradient_rows(params, n_in, n_out, w_off, deltas, d_off, s_off, 1)
     finite = True
     for j in range(n_out):
         dZ = np.float64(deltas[d_off + j])  # as _dense_backward_one_row rounds them
@@ -114,9 +110,10 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
     # the buffers; a single row, and unshuffled batches, are read in place from the data.
     x, y = (x_buf, y_buf) if GATHERED else (X, Y)
     weight = w_buf if GATHERED and WEIGHTED else w
-    trains = trained_parts(layout, blocks)  # read by fused steps with something frozen
-    real = params.dtype.type  # a fused step's scalars, rounded as sgd_update rounds them
-    sgd = (state0, real(lr), real(settings[MOMENTUM]), real(settings[WEIGHT_DECAY]))
+    if FUSED:  # what fused steps read: which parts train, SGD's scalars as sgd_update rounds them
+        trains = trained_parts(layout, blocks)  # (the pasted calls read it if any is frozen)
+        real = params.dtype.type
+        sgd = (state0, real(lr), real(settings[MOMENTUM]), real(settings[WEIGHT_DECAY]))
     step = first_step
     for e in range(epochs):
         first_row, total, seen = int(resume[0]), resume[1], resume[2]
