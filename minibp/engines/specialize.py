@@ -91,10 +91,14 @@ def structure_of(layers, loss_id: int, settings: np.ndarray, *, shuffle: bool,
     """The Structure of one compiled call: layers from layer_facts, settings the kernels'
     settings vector (update_settings.settings), n the rows of the data (when given, a
     structure whose batches never have one row leaves the one-row backward out: 10-20% of
-    a large structure's compile)."""
+    a large structure's compile). Single rows fuse the update into the backward pass only
+    when the sizes are compiled in: with run-time sizes (20-20-1 to 100-100-10) the fused
+    step ran 1.1-1.2x the generic loop's time, the unfused one 0.84-0.99x
+    (docs/performance.md)."""
     with_l2, with_clip = bool(settings[loop.L2] != 0.0), bool(settings[loop.CLIP_NORM] > 0.0)
     with_adam = bool(settings[loop.FAMILY] == loop.ADAM)
-    fused = batch_size == 1 and not (with_adam or with_l2 or with_clip)
+    sizes_fixed = layers[0][0] is not None  # layer_facts: a small structure
+    fused = batch_size == 1 and sizes_fixed and not (with_adam or with_l2 or with_clip)
     terms = (settings[loop.MOMENTUM] != 0.0, settings[loop.MOMENTUM] != 0.0
              and settings[loop.NESTEROV] != 0.0, settings[loop.WEIGHT_DECAY] != 0.0)
     return Structure(

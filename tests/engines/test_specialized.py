@@ -101,9 +101,11 @@ STRUCTURES = {
                           dict(batch_size=1, shuffle=True, weights=True)),
     "fused-frozen-shuffled": ([3, 4, 3, 2], ["relu", "tanh"], "sigmoid", "squared",
                               lambda: SGD(0.3), dict(batch_size=1, shuffle=True, freeze=True)),
-    "fused-cosine-xent": ([3, 20, 16, 4], ["tanh", "identity"], None, "xent",
+    "fused-cosine-xent": ([3, 12, 10, 4], ["tanh", "identity"], None, "xent",
                           lambda: SGD(CosineDecay(0.1, total_steps=40, final_lr=0.01)),
                           dict(batch_size=1, shuffle=False)),
+    "single-row-large-momentum": ([3, 20, 16, 4], ["tanh", "identity"], None, "xent",
+                                  lambda: SGD(0.05, 0.9), dict(batch_size=1, shuffle=True)),
     "fused-momentum-frozen": ([2, 3, 2], ["sigmoid"], "sigmoid", "squared",
                               lambda: SGD(0.4, 0.9), dict(batch_size=1, shuffle=True,
                                                           freeze=True)),
@@ -422,3 +424,19 @@ def test_the_one_row_backward_is_left_out_when_no_batch_has_one_row(n, batch_siz
     text = loop_source.source(structure)
     assert f"ROWS_OF_ONE = {rows_of_one}" in text
     assert text.index("ROWS_OF_ONE = True") < text.index(loop_source.MARKER)  # loop.py's
+
+
+@pytest.mark.parametrize("sizes, fused", [([3, 12, 10, 4], True), ([3, 20, 16, 4], False)])
+def test_single_rows_fuse_the_update_only_when_the_sizes_are_compiled_in(sizes, fused):
+    """A layer over SMALL_LAYER weights leaves the sizes run-time values, and there the
+    fused step was slower than the generic loop: such a structure updates after the
+    backward pass (it is in the matrix above, bit for bit: single-row-large-momentum)."""
+    from minibp.engines.flat import FlatModel
+    from minibp.engines.update_settings import settings
+
+    flat = FlatModel(minibp.mlp(sizes, "tanh", seed=0).layers, rows=1)
+    structure = specialize.structure_of(specialize.layer_facts(flat), 0, settings(SGD(0.1, 0.9)),
+                                        shuffle=True, weighted=False, all_trainable=True,
+                                        batch_size=1)
+    assert structure.fused is fused
+    assert structure.sgd_terms == ((True, False, False) if fused else (False,) * 3)

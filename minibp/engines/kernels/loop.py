@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 from numba import njit
+from numba.np.random.random_methods import random_interval
 
 IDENTITY, SIGMOID, TANH, RELU = 0, 1, 2, 3                  # capabilities.ACTIVATION_CODES
 SQUARED_ERROR, MSE, SOFTMAX_XENT, BCE_LOGITS = 0, 1, 2, 3   # capabilities.LOSS_CODES
@@ -209,8 +210,7 @@ def input_gradient_rows(params, n_in, n_out, w_off, deltas, d_off, s_off, rows):
 def _dense_backward_one_row(src, src_off, params, grads, n_in, n_out, w_off, b_off, deltas,
                             d_off, s_off, input_gradient):
     """dense_backward_at for one row, dZ already in deltas: the same values, no row loops."""
-    real = grads.dtype.type
-    norm2 = 0.0
+    real, norm2 = grads.dtype.type, 0.0
     for j in range(n_out):
         dZ = np.float64(deltas[d_off + j])  # float64 products, as the batched path sums them
         w = w_off + j * n_in
@@ -239,8 +239,7 @@ def forward_pass(x, x_off, rows, params, layout, acts):
 def backward_pass(x, x_off, rows, params, grads, layout, acts, deltas, half):
     """Every layer's backward, from dLoss/dOutput at deltas[0:]; input gradients go to the
     other half of deltas (0 and half take turns). Returns the gradient's squared norm."""
-    d_off, s_off = 0, half
-    norm2 = 0.0
+    d_off, s_off, norm2 = 0, half, 0.0
     for i in range(layout.shape[0] - 1, -1, -1):
         src, src_off = (x, x_off) if i == 0 else (acts, layout[i - 1, A_OFF])
         norm2 += dense_backward_at(src, src_off, rows, params, grads, layout[i, N_IN],
@@ -441,7 +440,9 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
             if shuffle and start == 0:  # a new epoch's order, drawn only once it runs
                 for i in range(n):
                     order[i] = i
-                rng.shuffle(order)
+                for i in range(n - 1, 0, -1):  # rng.shuffle's draws (shuffle.py: why not it)
+                    j = np.intp(random_interval(rng.bit_generator, i))
+                    order[i], order[j] = order[j], order[i]
             rows = min(batch_size, n - start)
             if shuffle:
                 gather_rows(X, n_in, order, start, rows, x_buf)
@@ -477,8 +478,7 @@ def train_epochs(data, order, rng, shuffle, batch_size, epochs, first_step, net,
             if not finite:  # the caller restores the weights from before this call
                 report[0], report[1], report[2] = 3.0, step, value
                 return e
-            total += value * share
-            seen += share
+            total, seen = total + value * share, seen + share
             step += 1
         resume[0] = resume[1] = resume[2] = 0.0
         epoch_losses[e] = total / seen

@@ -56,4 +56,5 @@ def test_each_module_inlines_only_its_own_functions():
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                     for alias in node.names}
         imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-        assert imported <= {"numpy", "numba", "math"}, (module, imported)
+        packages = {name.split(".")[0] for name in imported}  # numba's own random_interval
+        assert packages <= {"numpy", "numba", "math"}, (module, imported)
