@@ -16,7 +16,8 @@ is the loop below, given through ``numba.extending.overload``.
 
 minibp.engines.specialize copies this file's text into each generated loop file (a compiled
 function must not call into another file: kernels/__init__.py says why); nothing imports it
-but the tests.
+but the tests. loop.py's generic train_epochs writes the same loop out in place, for the
+same reason (the engines' tests hold the two loops' weights equal, shuffled, bit for bit).
 """
 
 import numpy as np
