@@ -19,7 +19,10 @@ import math
 
 import numpy as np
 
-from minibp.engines import cache_location  # noqa: F401  (before the kernels: see it)
+from minibp.engines import (
+    blas_compiled,
+    cache_location,  # noqa: F401  (before the kernels: see it)
+)
 from minibp.engines.blas_buffers import SIGMOID, Buffers, batch_sources
 from minibp.engines.blas_update import NO_WEIGHTS, Updater
 from minibp.engines.capabilities import loss_code
@@ -105,9 +108,11 @@ class Session:
         self.order = np.arange(len(X))
         self.updater = Updater(layers, optimizer, clip_norm)
         self.step = self.epoch = 0
+        self.compiled = None  # blas_compiled.Steps while a chunk runs them compiled
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
         self.updater.refresh()  # a callback may have frozen parameters or changed settings
+        self.compiled = None if blas_compiled.why_not(self) else blas_compiled.Steps(self)
         return run_epochs(self._epoch, epochs, interrupt)
 
     def _epoch(self, interrupt):
@@ -147,6 +152,8 @@ class Session:
         """The epoch's batches (up to step ``last_step``, 1-based, when given): (mean loss,
         None) or (None, why it stopped)."""
         with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+            if self.compiled is not None:
+                return self.compiled.run(self, interrupt, last_step)
             return self._steps(interrupt, last_step)
 
     def _steps(self, interrupt, last_step: int | None):

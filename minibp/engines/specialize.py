@@ -145,21 +145,27 @@ def kernels_for(structure: Structure):
         return module
     with _LOADING:  # two threads fitting new models: one writes and imports at a time
         if structure not in _LOADED and len(_LOADED) < MAX_PER_PROCESS:
-            path, text = kernel_file(source(structure))
-            if not path.exists() or path.read_text() != text:  # missing, or not ours
-                _write_atomically(path, text)
-            _LOADED[structure] = _import(path, f"minibp_{path.stem}")
+            _LOADED[structure] = import_source(source(structure))
         return _LOADED.get(structure)
 
 
-def kernel_file(source_text: str) -> tuple[Path, str]:
+def import_source(source_text: str, prefix: str = "loop"):
+    """The module of source_text, from the file kernel_file names (written first when
+    missing or not ours), so numba's cache beside it serves every process."""
+    path, text = kernel_file(source_text, prefix)
+    if not path.exists() or path.read_text() != text:  # missing, or not ours
+        _write_atomically(path, text)
+    return _import(path, f"minibp_{path.stem}")
+
+
+def kernel_file(source_text: str, prefix: str = "loop") -> tuple[Path, str]:
     """(path, text) of the file holding source_text: its name a hash of the text and of
     the versions of minibp, numba and Python, which head the text."""
     python = " ".join(sys.version.split())
     versions = f"# minibp {__version__}, numba {numba.__version__}, python {python}"
     text = f"{versions}\n{source_text}"
     key = hashlib.sha256(text.encode()).hexdigest()[:24]
-    return cache_folder() / f"loop_{key}.py", text
+    return cache_folder() / f"{prefix}_{key}.py", text
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -9,6 +9,10 @@
   (read as text by minibp.engines.specialize, never imported).
 - ``shuffle``: each epoch's order, NumPy's ``rng.permutation(n)`` drawn in compiled code;
   its text is pasted into each specialized loop's file (imported only by the tests).
+- ``blas_steps`` and ``blas_sigmoid``: the BLAS engine's compiled steps (every phase in two
+  halves on numba's threads, NumPy's own BLAS called from them) and their vectorized
+  sigmoid; templates read as text by minibp.engines.blas_compiled, which pastes them below
+  step.py, fused.py and updates.py into one generated file (never imported).
 
 Rules (STYLE.md section 4): import only numpy, numba and math, nothing from minibp; outputs
 passed in, nothing allocated in a step; ``@njit(cache=True)`` without signature strings, so

@@ -1,0 +1,152 @@
+"""The BLAS engine's steps in one compiled call: what blas_engine.Session._steps does in
+Python, run by kernels/blas_steps.py's ``train_steps`` over a block of steps at a time, each
+phase of a step in two halves on numba's two threads (docs/engines.md, "The BLAS engine's
+compiled steps").
+
+Used by a Session when NumPy's BLAS can be called from compiled code
+(minibp.engines.blas_library) and the step is plain: SGD or Adam without l2, clipping or
+frozen parameters (those sum gradients between the backward pass and the update, which the
+Python steps keep doing). MINIBP_BLAS_STEPS=0 turns it off. The results are the Python
+steps' to the last bits (the products' halves, the bias gradients' two partial sums,
+sigmoid's exp within 2 ulp of NumPy's), and the same on any thread count
+(tests/engines/test_blas_compiled.py).
+
+Blocks: the first call runs BLOCK_START steps; each next one as many as took about
+BLOCK_SECONDS, so Ctrl-C is seen within that (after whole steps, as ever), and the Python
+between blocks costs nothing measurable. OpenBLAS runs at one thread while a chunk's blocks
+run (blas_library.one_blas_thread).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from minibp.engines import blas_library, specialize
+from minibp.engines.epochs import INTERRUPTED, Divergence, weightless_batch
+from minibp.engines.flat import count_steps, learning_rate
+
+TEMPLATE = Path(__file__).with_name("kernels") / "blas_steps.py"
+PARTS = ("step.py", "fused.py", "updates.py")  # the kernels train_steps calls, pasted whole
+TEMPLATES = ("blas_sigmoid.py", "blas_steps.py")  # pasted below their markers, in order
+MARKER = "# -- template "
+ENABLED = os.environ.get("MINIBP_BLAS_STEPS", "1") != "0"
+BLOCK_START, BLOCK_SECONDS = 4, 0.05
+STEPS_DONE, NOT_FINITE, OVERFLOW, WEIGHTLESS = 0, 1, 2, 3  # as in the template
+_MODULE: list = []
+_LOADING = threading.Lock()
+
+
+def source() -> str:
+    """The generated file's text: step.py, fused.py, updates.py, then the templates'
+    texts below their markers (blas_sigmoid.py's sigmoid, blas_steps.py's driver)."""
+    texts = [(TEMPLATE.parent / name).read_text() for name in PARTS + TEMPLATES]
+    parts, templates = texts[:len(PARTS)], texts[len(PARTS):]
+    return "\n".join(parts + [text[text.index(MARKER):] for text in templates])
+
+
+def kernels():
+    """The generated module (written and imported once a process; compiled on first call)."""
+    with _LOADING:
+        if not _MODULE:
+            _MODULE.append(specialize.import_source(source(), prefix="blas_steps"))
+        return _MODULE[0]
+
+
+def why_not(session) -> str | None:
+    """None when ``session``'s steps can run compiled, else why they cannot."""
+    if not ENABLED:
+        return "MINIBP_BLAS_STEPS=0"
+    updater = session.updater
+    if updater.optimizer.l2 or updater.clip_norm is not None or updater.frozen:
+        return "l2, clipping or frozen parameters: gradients are summed before the update"
+    if not all(layer.W.flags.c_contiguous for layer in session.buffers.layers):
+        return "a layer's W is not C-contiguous"
+    return blas_library.register()
+
+
+class Steps:
+    """A Session's arrays as train_steps takes them (made when a chunk starts: which
+    parameters train may change between chunks), and its block size."""
+
+    def __init__(self, session):
+        buffers, updater, layers = session.buffers, session.updater, session.buffers.layers
+        dtype, width = layers[0].W.dtype, max(buffers.x.shape[1], *(a.shape[1]
+                                                                   for a in buffers.A))
+        weights = np.empty(0) if session.w is None else session.w.reshape(-1)
+        self.data = (session.X, session.T, weights)
+        self.params = tuple(tuple(getattr(layer, name) for layer in layers)
+                            for name in ("W", "b", "dW", "db"))
+        whole = np.int32 if dtype == np.float32 else np.int64
+        self.buffers = (buffers.x, buffers.t, tuple(buffers.A), tuple(buffers.dZ), buffers.w,
+                        buffers.sq, np.empty((2, width), dtype),
+                        np.empty((2, 2 * width), whole), np.empty((2, width), dtype))
+        views = updater.views
+        halves = tuple(tuple(_half_block(view[4], part) for view in views) for part in (0, 1))
+        self.update = (*(tuple(view[i] for view in views) for i in range(4)), halves,
+                       updater.adam, updater.settings)
+        self.acts = np.array(buffers.acts, np.int64)
+        self.result = np.zeros(3)
+        self.block = BLOCK_START
+
+    def run(self, session, interrupt, last_step: int | None):
+        """Session._steps's contract: (mean loss, None) or (None, why it stopped)."""
+        stop = -(-len(session.X) // session.batch_size)
+        if last_step is not None:
+            stop = min(stop, last_step - session.step)
+        train = kernels().train_steps
+        self.result[:2] = 0.0
+        with blas_library.one_blas_thread():
+            return self._blocks(session, interrupt, train, stop)
+
+    def _blocks(self, session, interrupt, train, stop: int):
+        """run's blocks of steps, OpenBLAS at one thread."""
+        n, batch_size, result = len(session.X), session.batch_size, self.result
+        optimizer, first = session.optimizer, 0
+        while first < stop:
+            count = min(self.block, stop - first)
+            started = time.perf_counter()
+            status, made = train(self.data, session.order, first, first + count, batch_size,
+                                 self.params, self.buffers, self.acts, session.loss_id,
+                                 self.update, lrs(optimizer, count), optimizer.steps, result)
+            count_steps(optimizer, made + (status == OVERFLOW))
+            session.step += made
+            if status != STEPS_DONE:
+                session.step += 1
+                if status == WEIGHTLESS:
+                    raise weightless_batch(session.loss)
+                return None, Divergence(session.step, session.epoch, float(result[2]),
+                                        overflow=status == OVERFLOW)
+            first += count
+            self._resize(count, time.perf_counter() - started)
+            if interrupt is not None and interrupt.requested:
+                return None, INTERRUPTED
+        if first < -(-n // batch_size):  # stopped at last_step (a replay)
+            return None, None
+        return result[0] / result[1], None
+
+    def _resize(self, count: int, seconds: float) -> None:
+        self.block = max(1, min(1 << 20, int(count * BLOCK_SECONDS / max(seconds, 1e-9))))
+
+
+def _half_block(block: np.ndarray, part: int) -> np.ndarray:
+    """Part 0 or 1 of a parameter's one block [[0, size, is_matrix]], as the kernels' half()
+    cuts a range."""
+    start, stop, is_matrix = (int(v) for v in block[0])
+    size = stop - start
+    cut = (start + size * part // 2, start + size * (part + 1) // 2)
+    return np.array([[cut[0], cut[1], is_matrix]], np.int64)
+
+
+def lrs(optimizer, count: int) -> np.ndarray:
+    """The lr of each of the optimizer's next ``count`` updates, as learning_rate(optimizer)
+    gives it before each of them."""
+    if not callable(optimizer.lr):
+        return np.full(count, learning_rate(optimizer))
+    first = optimizer.steps
+    return np.array([float(optimizer.lr_at(step)) for step in range(first, first + count)])
+

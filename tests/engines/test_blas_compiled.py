@@ -1,0 +1,165 @@
+"""The BLAS engine's compiled steps (minibp/engines/blas_compiled.py, kernels/blas_steps.py)
+against its Python steps, the same fit with MINIBP's compiled steps off; against NumPy's
+sigmoid; and on one thread against two.
+
+References: the Python steps (np.matmul and the step kernels, held to the NumPy engine by
+test_engines.py); NumPy's exp; the same fit in a process with one numba thread."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import minibp
+from minibp.engines import blas_compiled, blas_engine, blas_library
+
+pytestmark = pytest.mark.skipif(blas_library.register() is not None,
+                                reason="NumPy's BLAS cannot be called from compiled code")
+
+CASES = {  # sizes, hidden activation, output activation, loss, optimizer, fit options
+    "sigmoid-xent-sgd": ([7, 9, 6, 4], "sigmoid", None, "xent", lambda: minibp.SGD(0.3),
+                         dict(batch_size=16, shuffle=True)),
+    "tanh-mse-momentum": ([5, 8, 3], "tanh", None, "mse",
+                          lambda: minibp.SGD(0.05, 0.9, nesterov=True, weight_decay=0.01),
+                          dict(batch_size=7, shuffle=False)),
+    "relu-bce-adam-weighted": ([6, 10, 1], "relu", None, "bce", lambda: minibp.Adam(0.01),
+                               dict(batch_size=5, shuffle=True, weights=True)),
+    "sigmoid-squared-adamw-schedule": ([3, 4, 2], "sigmoid", "sigmoid", "squared",
+                                       lambda: minibp.AdamW(lambda step: 0.02 / (1 + step)),
+                                       dict(batch_size=1, shuffle=True)),
+    "wide-sigmoid-xent-sgd": ([40, 300, 10], "sigmoid", None, "xent",
+                              lambda: minibp.SGD(0.1), dict(batch_size=64, shuffle=True)),
+}
+
+
+def problem(name, dtype="float64", n=103):
+    sizes, hidden, output, loss, make_optimizer, options = CASES[name]
+    options = dict(options)
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(n, sizes[0])).astype(dtype)
+    if loss == "xent":
+        Y = rng.integers(0, sizes[-1], n)
+    elif loss == "bce":
+        Y = rng.integers(0, 2, (n, 1)).astype(dtype)
+    else:
+        Y = rng.normal(size=(n, sizes[-1])).astype(dtype)
+    if options.pop("weights", False):
+        options["sample_weight"] = rng.uniform(0.5, 2.0, n)
+    model = minibp.mlp(sizes, hidden, output, seed=3, dtype=dtype)
+    return model, X, Y, loss, make_optimizer, options
+
+
+def trained(name, compiled: bool, monkeypatch, dtype="float64"):
+    monkeypatch.setattr(blas_compiled, "ENABLED", compiled)
+    model, X, Y, loss, make_optimizer, options = problem(name, dtype)
+    optimizer = make_optimizer()
+    history = model.fit(X, Y, loss=loss, optimizer=optimizer, epochs=3, seed=1,
+                        engine="blas", verbose=0, **options)
+    return model, history, optimizer
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_three_epochs_agree_with_the_python_steps(name, monkeypatch):
+    (model, history, optimizer), (ref, ref_history, ref_optimizer) = (
+        trained(name, compiled, monkeypatch) for compiled in (True, False))
+    np.testing.assert_allclose(history.history["loss"], ref_history.history["loss"],
+                               rtol=1e-12)
+    for p, q in zip(model.parameters(), ref.parameters()):
+        scale = np.abs(q.value).max()
+        assert np.abs(p.value - q.value).max() <= 1e-12 * scale, p.name
+        np.testing.assert_allclose(p.grad, q.grad, rtol=0, atol=1e-12 * np.abs(q.grad).max())
+    assert optimizer.steps == ref_optimizer.steps
+
+
+def test_float32_agrees_with_the_python_steps(monkeypatch):
+    (model, _, _), (ref, _, _) = (trained("sigmoid-xent-sgd", compiled, monkeypatch,
+                                          "float32") for compiled in (True, False))
+    for p, q in zip(model.parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.value, q.value, rtol=2e-5, atol=2e-6)
+
+
+def test_the_compiled_steps_ran(monkeypatch):
+    """The cases above compare two paths only if the first one is the compiled one."""
+    calls = []
+    module = blas_compiled.kernels()
+    real = module.train_steps
+    monkeypatch.setattr(module, "train_steps", lambda *a: calls.append(1) or real(*a))
+    trained("sigmoid-xent-sgd", True, monkeypatch)
+    assert calls
+
+
+@pytest.mark.parametrize("options, reason", [
+    (dict(clip_norm=1.0), "clipping"), (dict(l2=1e-3), "l2"), (dict(freeze=True), "frozen")])
+def test_clipping_l2_and_frozen_parameters_keep_the_python_steps(options, reason):
+    model, X, Y, loss, _, _ = problem("sigmoid-xent-sgd")
+    if options.pop("freeze", False):
+        model[0].freeze("b")
+    optimizer = minibp.SGD(0.1, l2=options.pop("l2", 0.0))
+    session = blas_engine.Session(model.layers, X, Y, loss=minibp.SoftmaxCrossEntropy(),
+                                  optimizer=optimizer, batch_size=8, shuffle=False, seed=0,
+                                  **options)
+    session.run(1)
+    assert session.compiled is None
+    assert reason in blas_compiled.why_not(session)
+
+
+def test_numpys_blas_thread_count_is_put_back():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()]
+    model, X, Y, loss, make_optimizer, options = problem("wide-sigmoid-xent-sgd")
+    model.fit(X, Y, loss=loss, optimizer=make_optimizer(), epochs=1, engine="blas",
+              verbose=0, **options)
+    assert [pool["num_threads"] for pool in threadpoolctl.threadpool_info()] == before
+
+
+SIGMOID = 1  # capabilities.ACTIVATION_CODES[Sigmoid]
+
+
+@pytest.mark.parametrize("dtype, ulps", [(np.float64, 2), (np.float32, 2)])
+def test_the_compiled_sigmoid_is_within_two_ulps_of_numpys(dtype, ulps):
+    z = np.concatenate([np.linspace(-800, 800, 4001), [0.0, -0.0, 1e-300, -1e-300, 36.7,
+                                                        -36.7, -745.1, -745.2, -103.9, -104]])
+    z = z.astype(dtype)
+    Z = np.tile(z, (2, 1))
+    width = Z.shape[1]
+    P = np.empty((width,), dtype)
+    S = np.empty(2 * width, np.int32 if dtype == np.float32 else np.int64)
+    blas_compiled.kernels().activate_rows(Z, np.zeros(width, dtype), 2, SIGMOID, P, S)
+    wide = z.astype(np.float64)
+    expected = np.where(wide >= 0, 1 / (1 + np.exp(-np.abs(wide))),
+                        np.exp(-np.abs(wide)) / (1 + np.exp(-np.abs(wide)))).astype(dtype)
+    tiny = np.finfo(dtype).smallest_subnormal
+    assert np.all(np.abs(Z[1] - expected) <= ulps * np.maximum(np.spacing(expected), tiny))
+    specials = np.array([[np.nan, np.inf, -np.inf]], dtype)
+    blas_compiled.kernels().activate_rows(specials, np.zeros(3, dtype), 1, SIGMOID, P, S)
+    assert np.isnan(specials[0, 0]) and specials[0, 1] == 1.0 and specials[0, 2] == 0.0
+
+
+PROBE = """
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from tests.engines.test_blas_compiled import problem
+model, X, Y, loss, make_optimizer, options = problem("wide-sigmoid-xent-sgd")
+model.fit(X, Y, loss=loss, optimizer=make_optimizer(), epochs=2, seed=1, engine="blas",
+          verbose=0, **options)
+print(json.dumps([p.value.tolist() for p in model.parameters()]))
+"""
+
+
+def test_one_thread_and_two_give_the_same_weights_bit_for_bit():
+    """Every phase is cut in two halves whatever the thread count, so numba's threads only
+    decide who computes each half."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    weights = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        out = subprocess.run([sys.executable, "-c", PROBE, root], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        weights.append(json.loads(out.splitlines()[-1]))
+    assert weights[0] == weights[1]
