@@ -28,6 +28,7 @@ CANDIDATES = (("scipy_", "64_"),  # NumPy 2 wheels: scipy_cblas_dgemm64_
 _LOCK = threading.Lock()
 _FOUND: list = []  # [None] once registered, [reason] once known not to be
 _THREADS: dict = {}  # "get", "set": NumPy's OpenBLAS's thread count, once registered
+_USERS: list = []  # while one_blas_thread is held: [the count to put back, None per user]
 
 
 def register() -> str | None:
@@ -53,13 +54,20 @@ def one_blas_thread():
     calls it, then its thread count is put back. The compiled steps cut each product in
     two and give the halves to numba's two threads; OpenBLAS's own threads would fight them
     for the cores (docs/performance.md). Process-wide while it lasts: NumPy's products in
-    other threads meanwhile run on one thread too."""
-    previous = _THREADS["get"]()
-    _THREADS["set"](1)
+    other threads meanwhile run on one thread too. Fits in several threads at once share
+    it: the first in sets it, the last out puts the count back."""
+    with _LOCK:
+        if not _USERS:
+            _USERS.append(_THREADS["get"]())
+            _THREADS["set"](1)
+        _USERS.append(None)
     try:
         yield
     finally:
-        _THREADS["set"](previous)
+        with _LOCK:
+            _USERS.pop()
+            if len(_USERS) == 1:
+                _THREADS["set"](_USERS.pop())
 
 
 def _bind() -> str | None:

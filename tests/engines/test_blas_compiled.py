@@ -108,13 +108,21 @@ def test_clipping_l2_and_frozen_parameters_keep_the_python_steps(options, reason
     assert reason in blas_compiled.why_not(session)
 
 
-def test_numpys_blas_thread_count_is_put_back():
+def openblas_threads() -> list[int]:
+    """The thread count of NumPy's OpenBLAS, as threadpoolctl reads it (other libraries'
+    pools, which the suite may load meanwhile, left out)."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    before = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()]
+    ours = {os.path.realpath(path) for path in blas_library.library_paths()}
+    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+            if os.path.realpath(pool["filepath"]) in ours]
+
+
+def test_numpys_blas_thread_count_is_put_back():
+    before = openblas_threads()
     model, X, Y, loss, make_optimizer, options = problem("wide-sigmoid-xent-sgd")
     model.fit(X, Y, loss=loss, optimizer=make_optimizer(), epochs=1, engine="blas",
               verbose=0, **options)
-    assert [pool["num_threads"] for pool in threadpoolctl.threadpool_info()] == before
+    assert openblas_threads() == before
 
 
 SIGMOID = 1  # capabilities.ACTIVATION_CODES[Sigmoid]
@@ -163,3 +171,32 @@ def test_one_thread_and_two_give_the_same_weights_bit_for_bit():
                              capture_output=True, text=True).stdout
         weights.append(json.loads(out.splitlines()[-1]))
     assert weights[0] == weights[1]
+
+
+def test_fits_in_two_threads_at_once_put_the_thread_count_back():
+    """The first fit in sets OpenBLAS to one thread, the last out puts the count back, in
+    whatever order they end; each fit's weights are its own, as alone."""
+    import threading
+
+    before = openblas_threads()
+    problems = [problem("wide-sigmoid-xent-sgd", n=400 + 50 * k) for k in range(2)]
+    results = [None, None]
+
+    def fit(k, model, X, Y, loss, make_optimizer, options):
+        model.fit(X, Y, loss=loss, optimizer=make_optimizer(), epochs=4, seed=k,
+                  engine="blas", verbose=0, **options)
+        results[k] = [p.value.copy() for p in model.parameters()]
+
+    threads = [threading.Thread(target=fit, args=(k, *problems[k])) for k in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert openblas_threads() == before
+    for k in range(2):
+        model, X, Y, loss, make_optimizer, options = problem("wide-sigmoid-xent-sgd",
+                                                             n=400 + 50 * k)
+        model.fit(X, Y, loss=loss, optimizer=make_optimizer(), epochs=4, seed=k,
+                  engine="blas", verbose=0, **options)
+        for got, alone in zip(results[k], model.parameters()):
+            np.testing.assert_array_equal(got, alone.value)
