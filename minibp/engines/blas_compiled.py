@@ -28,12 +28,13 @@ import numpy as np
 
 from minibp.engines import blas_library, specialize
 from minibp.engines.epochs import INTERRUPTED, Divergence, weightless_batch
-from minibp.engines.flat import count_steps, learning_rate
+from minibp.engines.flat import count_steps
+from minibp.engines.loop_source import MARKER
+from minibp.engines.update_settings import each_lr
 
-TEMPLATE = Path(__file__).with_name("kernels") / "blas_steps.py"
+KERNELS = Path(__file__).with_name("kernels")
 PARTS = ("step.py", "fused.py", "updates.py")  # the kernels train_steps calls, pasted whole
 TEMPLATES = ("blas_sigmoid.py", "blas_steps.py")  # pasted below their markers, in order
-MARKER = "# -- template "
 ENABLED = os.environ.get("MINIBP_BLAS_STEPS", "1") != "0"
 BLOCK_START, BLOCK_SECONDS = 4, 0.05
 STEPS_DONE, NOT_FINITE, OVERFLOW, WEIGHTLESS = 0, 1, 2, 3  # as in the template
@@ -44,7 +45,7 @@ _LOADING = threading.Lock()
 def source() -> str:
     """The generated file's text: step.py, fused.py, updates.py, then the templates'
     texts below their markers (blas_sigmoid.py's sigmoid, blas_steps.py's driver)."""
-    texts = [(TEMPLATE.parent / name).read_text() for name in PARTS + TEMPLATES]
+    texts = [(KERNELS / name).read_text() for name in PARTS + TEMPLATES]
     parts, templates = texts[:len(PARTS)], texts[len(PARTS):]
     return "\n".join(parts + [text[text.index(MARKER):] for text in templates])
 
@@ -64,8 +65,6 @@ def why_not(session) -> str | None:
     updater = session.updater
     if updater.optimizer.l2 or updater.clip_norm is not None or updater.frozen:
         return "l2, clipping or frozen parameters: gradients are summed before the update"
-    if not all(layer.W.flags.c_contiguous for layer in session.buffers.layers):
-        return "a layer's W is not C-contiguous"
     return blas_library.register()
 
 
@@ -75,8 +74,7 @@ class Steps:
 
     def __init__(self, session):
         buffers, updater, layers = session.buffers, session.updater, session.buffers.layers
-        dtype, width = layers[0].W.dtype, max(buffers.x.shape[1], *(a.shape[1]
-                                                                   for a in buffers.A))
+        dtype, width = layers[0].W.dtype, max(a.shape[1] for a in buffers.A)  # scratch
         weights = np.empty(0) if session.w is None else session.w.reshape(-1)
         self.data = (session.X, session.T, weights)
         self.params = tuple(tuple(getattr(layer, name) for layer in layers)
@@ -112,7 +110,8 @@ class Steps:
             started = time.perf_counter()
             status, made = train(self.data, session.order, first, first + count, batch_size,
                                  self.params, self.buffers, self.acts, session.loss_id,
-                                 self.update, lrs(optimizer, count), optimizer.steps, result)
+                                 self.update, each_lr(optimizer, count), optimizer.steps,
+                                 result)
             count_steps(optimizer, made + (status == OVERFLOW))
             session.step += made
             if status != STEPS_DONE:
@@ -140,13 +139,4 @@ def _half_block(block: np.ndarray, part: int) -> np.ndarray:
     size = stop - start
     cut = (start + size * part // 2, start + size * (part + 1) // 2)
     return np.array([[cut[0], cut[1], is_matrix]], np.int64)
-
-
-def lrs(optimizer, count: int) -> np.ndarray:
-    """The lr of each of the optimizer's next ``count`` updates, as learning_rate(optimizer)
-    gives it before each of them."""
-    if not callable(optimizer.lr):
-        return np.full(count, learning_rate(optimizer))
-    first = optimizer.steps
-    return np.array([float(optimizer.lr_at(step)) for step in range(first, first + count)])
 

@@ -28,7 +28,7 @@ CANDIDATES = (("scipy_", "64_"),  # NumPy 2 wheels: scipy_cblas_dgemm64_
 _LOCK = threading.Lock()
 _FOUND: list = []  # [None] once registered, [reason] once known not to be
 _THREADS: dict = {}  # "get", "set": NumPy's OpenBLAS's thread count, once registered
-_USERS: list = []  # while one_blas_thread is held: [the count to put back, None per user]
+_HELD = {"users": 0, "previous": 0}  # one_blas_thread: fits inside it, the count to restore
 
 
 def register() -> str | None:
@@ -57,17 +57,17 @@ def one_blas_thread():
     other threads meanwhile run on one thread too. Fits in several threads at once share
     it: the first in sets it, the last out puts the count back."""
     with _LOCK:
-        if not _USERS:
-            _USERS.append(_THREADS["get"]())
+        if _HELD["users"] == 0:
+            _HELD["previous"] = _THREADS["get"]()
             _THREADS["set"](1)
-        _USERS.append(None)
+        _HELD["users"] += 1
     try:
         yield
     finally:
         with _LOCK:
-            _USERS.pop()
-            if len(_USERS) == 1:
-                _THREADS["set"](_USERS.pop())
+            _HELD["users"] -= 1
+            if _HELD["users"] == 0:
+                _THREADS["set"](_HELD["previous"])
 
 
 def _bind() -> str | None:

@@ -51,6 +51,14 @@ def lrs_ahead(optimizer, count: int) -> np.ndarray:
     it); NO_LRS otherwise."""
     if schedule_code(optimizer.lr) != LR_PER_STEP:
         return NO_LRS
+    return each_lr(optimizer, count)
+
+
+def each_lr(optimizer, count: int) -> np.ndarray:
+    """The lr of each of the optimizer's next ``count`` updates, as Optimizer.current_lr
+    gives it before each of them (a constant lr: one call, repeated)."""
     first = optimizer.steps
+    if not callable(optimizer.lr):
+        return np.full(count, float(optimizer.lr_at(first)))
     return np.array([optimizer.lr_at(step) for step in range(first, first + count)],
                     dtype=np.float64)

@@ -83,6 +83,16 @@ def test_float32_agrees_with_the_python_steps(monkeypatch):
         np.testing.assert_allclose(p.value, q.value, rtol=2e-5, atol=2e-6)
 
 
+def test_the_status_codes_and_symbols_agree_with_the_generated_file():
+    """train_steps' statuses and the BLAS symbols it calls are named in its template, which
+    nothing imports, and in blas_compiled and blas_library: they must say the same."""
+    module = blas_compiled.kernels()
+    for name in ("STEPS_DONE", "NOT_FINITE", "OVERFLOW", "WEIGHTLESS"):
+        assert getattr(module, name) == getattr(blas_compiled, name), name
+    for symbol in blas_library.SYMBOLS.values():  # the names blas_library binds
+        assert f'"{symbol}"' in blas_compiled.source()
+
+
 def test_the_compiled_steps_ran(monkeypatch):
     """The cases above compare two paths only if the first one is the compiled one."""
     calls = []

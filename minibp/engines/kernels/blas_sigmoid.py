@@ -6,10 +6,7 @@ between the kernels it pastes whole and kernels/blas_steps.py's driver, which ca
 SIMD loop, which compiled code cannot call; numba's own ``np.exp`` is a scalar libm call,
 8-10x slower. So exp(-|z|) is written out here in loops LLVM vectorizes without fastmath:
 within 2 ulp of NumPy's (tests/engines/test_blas_compiled.py), NaN kept, infinities and
-numbers past the smallest subnormal taken to their limits. The float32 and float64 versions
-are two functions of the same shape on purpose: each has its own typed constants (a float64
-constant would turn float32 arithmetic into float64) and its own polynomial degree (7 and
-13: the float32 one would pay 30% more for terms that add nothing).
+numbers past the smallest subnormal taken to their limits.
 """
 # ruff: noqa: F821 - np and math from the kernels pasted before this text
 
@@ -21,15 +18,23 @@ from numba.extending import overload
 # Waite's two-part ln2 (LN2_HI * n exact), p Taylor's series to the degree that leaves a
 # tenth of an ulp on |r| <= ln2 / 2 (13 in float64, 7 in float32); 2**n as two factors, so
 # that results down to the smallest subnormal round once. Below FLOOR, exp rounds to 0.
-LOG2E, HALF, ONE = 1.4426950408889634, 0.5, 1.0
-LN2_HI, LN2_LO, FLOOR = 6.93147180369123816490e-01, 1.90821492927058770002e-10, -746.0
-K2, K3, K4, K5, K6, K7, K8, K9, K10, K11, K12, K13 = (1.0 / math.factorial(k)
-                                                      for k in range(2, 14))
-LOG2E_32, HALF_32, ONE_32 = np.float32(LOG2E), np.float32(HALF), np.float32(ONE)
-LN2_HI_32, LN2_LO_32, FLOOR_32 = (np.float32(0.693145751953125),
-                                  np.float32(1.428606765330187045e-06), np.float32(-104.0))
-K2_32, K3_32, K4_32, K5_32, K6_32, K7_32 = (np.float32(k) for k in (K2, K3, K4, K5, K6, K7))
-BIAS_32, SHIFT_32 = np.int32(127), np.int32(23)
+# Each dtype has its own typed constants (a float64 one would turn float32 arithmetic into
+# float64) and its own degree (the float32 one would pay 30% more for terms adding nothing).
+K64 = tuple(1.0 / math.factorial(k) for k in range(14))
+K32 = tuple(np.float32(k) for k in K64[:8])
+
+
+@njit(cache=True, inline="always")
+def _taylor_64(q):
+    return K64[0] + q * (K64[1] + q * (K64[2] + q * (K64[3] + q * (K64[4] + q * (K64[5] + q * (
+        K64[6] + q * (K64[7] + q * (K64[8] + q * (K64[9] + q * (K64[10] + q * (K64[11] + q * (
+            K64[12] + q * K64[13]))))))))))))
+
+
+@njit(cache=True, inline="always")
+def _taylor_32(q):
+    return K32[0] + q * (K32[1] + q * (K32[2] + q * (K32[3] + q * (K32[4] + q * (K32[5] + q * (
+        K32[6] + q * K32[7]))))))
 
 
 def sigmoid_rows(Z, b, rows, P, S):
@@ -41,50 +46,39 @@ def sigmoid_rows(Z, b, rows, P, S):
 
 @overload(sigmoid_rows)
 def _sigmoid_rows(Z, b, rows, P, S):
-    """The implementation for Z's dtype (plain functions: numba compiles them into the
-    caller, with the caller's error_model)."""
-    return _sigmoid_rows_32 if Z.dtype == types.float32 else _sigmoid_rows_64
+    """The implementation for Z's dtype, its constants typed as Z (numba compiles it into
+    the caller, with the caller's error_model)."""
+    if Z.dtype == types.float32:
+        return _sigmoid_rows_of(np.float32, np.int32, 0.693145751953125,
+                                1.428606765330187045e-06, -104.0, 127, 23, _taylor_32)
+    return _sigmoid_rows_of(np.float64, np.int64, 6.93147180369123816490e-01,
+                            1.90821492927058770002e-10, -746.0, 1023, 52, _taylor_64)
 
 
-def _sigmoid_rows_64(Z, b, rows, P, S):
-    width, F = Z.shape[1], S.view(np.float64)
-    for r in range(rows):
-        for j in range(width):
-            z = Z[r, j] + b[j]
-            Z[r, j] = z
-            v = -abs(z)
-            v = v if v >= FLOOR else FLOOR  # NaN too: put back below
-            n = np.floor(v * LOG2E + HALF)
-            q = (v - n * LN2_HI) - n * LN2_LO
-            P[j] = ONE + q * (ONE + q * (K2 + q * (K3 + q * (K4 + q * (K5 + q * (K6 + q * (
-                K7 + q * (K8 + q * (K9 + q * (K10 + q * (K11 + q * (K12 + q * K13))))))))))))
-            k = np.int64(n)
-            h = k >> 1
-            S[2 * j], S[2 * j + 1] = (h + 1023) << 52, (k - h + 1023) << 52
-        for j in range(width):
-            e = P[j] * F[2 * j] * F[2 * j + 1]
-            z = Z[r, j]
-            a = (ONE if z >= 0 else e) / (ONE + e)
-            Z[r, j] = a if z == z else z
+def _sigmoid_rows_of(real, whole, ln2_hi, ln2_lo, floor, bias, shift, taylor):
+    """sigmoid_rows for one dtype: ``real`` its float type, ``whole`` the integer type of
+    its size, ``bias`` and ``shift`` its exponent's bias and position."""
+    log2e, half, one = real(1.4426950408889634), real(0.5), real(1.0)
+    ln2_hi, ln2_lo, floor = real(ln2_hi), real(ln2_lo), real(floor)
+    bias, shift, one_bit = whole(bias), whole(shift), whole(1)
 
+    def impl(Z, b, rows, P, S):
+        width, F = Z.shape[1], S.view(real)
+        for r in range(rows):
+            for j in range(width):
+                z = Z[r, j] + b[j]
+                Z[r, j] = z
+                v = -abs(z)
+                v = v if v >= floor else floor  # NaN too: put back below
+                n = np.floor(v * log2e + half)
+                P[j] = taylor((v - n * ln2_hi) - n * ln2_lo)
+                k = whole(n)
+                h = k >> one_bit
+                S[2 * j], S[2 * j + 1] = (h + bias) << shift, (k - h + bias) << shift
+            for j in range(width):
+                e = P[j] * F[2 * j] * F[2 * j + 1]
+                z = Z[r, j]
+                a = (one if z >= 0 else e) / (one + e)
+                Z[r, j] = a if z == z else z
 
-def _sigmoid_rows_32(Z, b, rows, P, S):
-    width, F = Z.shape[1], S.view(np.float32)
-    for r in range(rows):
-        for j in range(width):
-            z = Z[r, j] + b[j]
-            Z[r, j] = z
-            v = -abs(z)
-            v = v if v >= FLOOR_32 else FLOOR_32  # NaN too: put back below
-            n = np.floor(v * LOG2E_32 + HALF_32)
-            q = (v - n * LN2_HI_32) - n * LN2_LO_32
-            P[j] = ONE_32 + q * (ONE_32 + q * (K2_32 + q * (K3_32 + q * (K4_32 + q * (
-                K5_32 + q * (K6_32 + q * K7_32))))))
-            k = np.int32(n)
-            h = k >> np.int32(1)
-            S[2 * j], S[2 * j + 1] = (h + BIAS_32) << SHIFT_32, (k - h + BIAS_32) << SHIFT_32
-        for j in range(width):
-            e = P[j] * F[2 * j] * F[2 * j + 1]
-            z = Z[r, j]
-            a = (ONE_32 if z >= 0 else e) / (ONE_32 + e)
-            Z[r, j] = a if z == z else z
+    return impl
