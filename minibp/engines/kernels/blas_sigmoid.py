@@ -4,8 +4,9 @@ minibp.engines.blas_compiled pastes the text below the marker into the compiled 
 between the kernels it pastes whole and kernels/blas_steps.py's driver, which calls
 ``sigmoid_rows`` through ``activate_rows``. The Python steps leave sigmoid's exp to NumPy's
 SIMD loop, which compiled code cannot call; numba's own ``np.exp`` is a scalar libm call,
-8-10x slower. So exp(-|z|) is written out here in loops LLVM vectorizes without fastmath:
-within 2 ulp of NumPy's (tests/engines/test_blas_compiled.py), NaN kept, infinities and
+8-10x slower. So exp(-|z|) is written out here in loops LLVM vectorizes, with one fastmath
+flag only, "contract" (multiply-adds fused: 1.6x faster, and each rounds once): within 2 ulp
+of NumPy's (tests/engines/test_blas_compiled.py), NaN kept, infinities and
 numbers past the smallest subnormal taken to their limits.
 """
 # ruff: noqa: F821 - np and math from the kernels pasted before this text
@@ -22,6 +23,7 @@ from numba.extending import overload
 # float64) and its own degree (the float32 one would pay 30% more for terms adding nothing).
 K64 = tuple(1.0 / math.factorial(k) for k in range(14))
 K32 = tuple(np.float32(k) for k in K64[:8])
+FLAGS = {"fastmath": {"contract"}, "error_model": "numpy"}  # no reassociation, no NaN games
 
 
 @njit(cache=True, inline="always")
@@ -44,10 +46,9 @@ def sigmoid_rows(Z, b, rows, P, S):
     halves of S instead: 4x slower, LLVM no longer vectorizes)."""
 
 
-@overload(sigmoid_rows)
+@overload(sigmoid_rows, jit_options=FLAGS)
 def _sigmoid_rows(Z, b, rows, P, S):
-    """The implementation for Z's dtype, its constants typed as Z (numba compiles it into
-    the caller, with the caller's error_model)."""
+    """The implementation for Z's dtype, its constants typed as Z, compiled with FLAGS."""
     if Z.dtype == types.float32:
         return _sigmoid_rows_of(np.float32, np.int32, 0.693145751953125,
                                 1.428606765330187045e-06, -104.0, 127, 23, _taylor_32)
