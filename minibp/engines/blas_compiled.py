@@ -13,8 +13,8 @@ sigmoid's exp within 2 ulp of NumPy's), and the same on any thread count
 
 Blocks: the first call runs BLOCK_START steps; each next one as many as took about
 BLOCK_SECONDS, so Ctrl-C is seen within that (after whole steps, as ever), and the Python
-between blocks costs nothing measurable. OpenBLAS runs at one thread while a chunk's blocks
-run (blas_library.one_blas_thread).
+between blocks costs nothing measurable. OpenBLAS runs at one thread from a Session's first
+compiled chunk until it closes (blas_library.one_blas_thread, held by the Session).
 """
 
 from __future__ import annotations
@@ -96,13 +96,12 @@ class Steps:
         stop = -(-len(session.X) // session.batch_size)
         if last_step is not None:
             stop = min(stop, last_step - session.step)
-        train = kernels().train_steps
         self.result[:2] = 0.0
-        with blas_library.one_blas_thread():
-            return self._blocks(session, interrupt, train, stop)
+        return self._blocks(session, interrupt, kernels().train_steps, stop)
 
     def _blocks(self, session, interrupt, train, stop: int):
-        """run's blocks of steps, OpenBLAS at one thread."""
+        """run's blocks of steps, OpenBLAS at one thread (the Session holds it:
+        blas_engine.Session._hold_one_blas_thread)."""
         n, batch_size, result = len(session.X), session.batch_size, self.result
         optimizer, first = session.optimizer, 0
         while first < stop:

@@ -15,12 +15,14 @@ gradients before the update (blas_update.Updater.guard_norm2).
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
 
 from minibp.engines import (
     blas_compiled,
+    blas_library,
     cache_location,  # noqa: F401  (before the kernels: see it)
 )
 from minibp.engines.blas_buffers import SIGMOID, Buffers, batch_sources
@@ -109,11 +111,27 @@ class Session:
         self.updater = Updater(layers, optimizer, clip_norm)
         self.step = self.epoch = 0
         self.compiled = None  # blas_compiled.Steps while a chunk runs them compiled
+        self._one_blas_thread = None  # an ExitStack holding blas_library.one_blas_thread()
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
         self.updater.refresh()  # a callback may have frozen parameters or changed settings
         self.compiled = None if blas_compiled.why_not(self) else blas_compiled.Steps(self)
+        self._hold_one_blas_thread(self.compiled is not None)
         return run_epochs(self._epoch, epochs, interrupt)
+
+    def _hold_one_blas_thread(self, hold: bool) -> None:
+        """Compiled chunks need OpenBLAS at one thread (blas_library.one_blas_thread), and
+        it stays so from the first of them until close: what runs between chunks (the
+        validation data's and the metrics' predictions, callbacks) then leaves no OpenBLAS
+        thread spinning for the next chunk's two threads to wait on (up to 0.1 s after a
+        threaded product; W3 with validation data trained 1.19x slower, docs/engines.md).
+        A chunk of Python steps gets OpenBLAS's threads back."""
+        if hold and self._one_blas_thread is None:
+            self._one_blas_thread = contextlib.ExitStack()
+            self._one_blas_thread.enter_context(blas_library.one_blas_thread())
+        elif not hold and self._one_blas_thread is not None:
+            self._one_blas_thread.close()
+            self._one_blas_thread = None
 
     def _epoch(self, interrupt):
         """One epoch; an update that made a value non-finite is undone by restoring the
@@ -191,7 +209,9 @@ class Session:
         """Nothing to write back: this engine trains the layers' and the optimizer's own
         arrays."""
 
-    close = sync
+    def close(self) -> None:
+        """The end of the fit: OpenBLAS's thread count back as it was."""
+        self._hold_one_blas_thread(False)
 
 
 def train_step(layers, X, Y, loss, optimizer) -> float:

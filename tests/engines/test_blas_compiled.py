@@ -135,6 +135,36 @@ def test_numpys_blas_thread_count_is_put_back():
     assert openblas_threads() == before
 
 
+class ThreadCounts:
+    """A callback: NumPy's OpenBLAS thread count at each epoch's end."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, epoch, logs):
+        self.seen.append(openblas_threads())
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_openblas_stays_at_one_thread_between_compiled_epochs(compiled, monkeypatch):
+    """What runs between the compiled steps' epochs (the validation data's predictions,
+    callbacks) runs with OpenBLAS at one thread, so that it leaves no OpenBLAS thread
+    spinning for the next epoch; fit puts the count back. The Python steps leave it be."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(blas_compiled, "ENABLED", compiled)
+    model, X, Y, loss, make_optimizer, options = problem("wide-sigmoid-xent-sgd")
+    counts = ThreadCounts()
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = openblas_threads()
+        if before != [2]:
+            pytest.skip(f"NumPy's OpenBLAS cannot run two threads here ({before})")
+        model.fit(X, Y, loss=loss, optimizer=make_optimizer(), epochs=2, engine="blas",
+                  verbose=0, callbacks=[counts], validation_data=(X[:20], Y[:20]), **options)
+        after = openblas_threads()
+    assert counts.seen == ([[1], [1]] if compiled else [[2], [2]])
+    assert after == [2]
+
+
 SIGMOID = 1  # capabilities.ACTIVATION_CODES[Sigmoid]
 
 
