@@ -1,18 +1,21 @@
-"""What evaluating validation data between epochs costs a fit on the BLAS engine's compiled
-steps: the same W3-sized fit with and without ``validation_data``, alternating in one
+"""What evaluating between epochs costs a fit on the BLAS engine's compiled steps: the same
+W3-sized fit with and without validation data (or training metrics), alternating in one
 process.
 
-    python benchmarks/between_epochs.py [--rounds 8] [--samples 60000]
+    python benchmarks/between_epochs.py [--rounds 8] [--samples 60000] [--metrics]
 
 Three variants, each a fresh 784-256-128-10 sigmoid model (float32) trained ``--epochs``
 epochs of ``--samples`` random rows in batches of 128 (SGD 0.05, softmax cross-entropy):
 
-- ``plain``: no validation data;
-- ``validation``: 10,000 validation rows, evaluated after each epoch as fit does it (with
-  NumPy's OpenBLAS at one thread: the compiled steps hold it so until fit returns);
-- ``threaded evaluation``: the same, but each evaluation given OpenBLAS's own threads back,
-  as fit did before the night of 2026-11-30. Those threads keep spinning for up to about
-  0.1 s after their last product, and the next epoch's compiled steps wait for the cores.
+- ``plain``: nothing evaluated between epochs;
+- ``evaluated``: 10,000 validation rows (with ``--metrics``: accuracy on the training rows)
+  evaluated after each epoch as fit does it: its predictions compiled, each batch's halves
+  on numba's two threads, OpenBLAS at one thread (the compiled steps hold it so until fit
+  returns);
+- ``threaded evaluation``: the same, its predictions as fit made them before the night of
+  2026-11-30: products in NumPy's BLAS on OpenBLAS's own threads, which keep spinning for
+  up to about 0.1 s after their last product while the next epoch's compiled steps wait
+  for the cores.
 
 It prints, per variant, the median over rounds of the training epochs' own time (History's
 seconds, epochs after the first) and of the whole fit, each also as the median of the
@@ -36,7 +39,7 @@ import numpy as np
 
 from benchmarks.machine import cpu_model
 
-VARIANTS = ("plain", "validation", "threaded evaluation")
+VARIANTS = ("plain", "evaluated", "threaded evaluation")
 VALIDATION_ROWS = 10_000
 
 
@@ -50,12 +53,13 @@ def data(samples: int, seed: int = 0):
     return X, y, (X[:rows], y[:rows])
 
 
-def fit(variant: str, X, y, validation, epochs: int):
+def fit(variant: str, X, y, validation, epochs: int, metrics: bool = False):
     """One fit of a fresh model: (seconds of the whole fit, History, the model)."""
     import minibp
 
     model = minibp.mlp([784, 256, 128, 10], "sigmoid", seed=1, dtype=np.float32)
-    options = {} if variant == "plain" else {"validation_data": validation}
+    evaluated = {"metrics": ["accuracy"]} if metrics else {"validation_data": validation}
+    options = {} if variant == "plain" else evaluated
     with _evaluation_threads(variant == "threaded evaluation"):
         started = time.perf_counter()
         history = model.fit(X, y, loss="xent", optimizer=minibp.SGD(0.05), epochs=epochs,
@@ -66,21 +70,26 @@ def fit(variant: str, X, y, validation, epochs: int):
 
 @contextlib.contextmanager
 def _evaluation_threads(threaded: bool):
-    """While active (when ``threaded``), fit's evaluations between epochs run with
-    OpenBLAS's thread count as it was before the fit (threadpoolctl)."""
+    """While active (when ``threaded``), fit's evaluations between epochs predict through
+    NumPy's products (blas_compiled.can_predict false) with OpenBLAS's thread count as it
+    was before the fit (threadpoolctl)."""
     if not threaded:
         yield
         return
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from minibp.engines import trainer
+    from minibp.engines import blas_compiled, trainer
 
     count = max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
-    real = trainer.evaluate
+    real, can_predict = trainer.evaluate, blas_compiled.can_predict
 
     def evaluate(*args, **kwargs):
-        with threadpool_limits(limits=count, user_api="blas"):
-            return real(*args, **kwargs)
+        blas_compiled.can_predict = lambda: False
+        try:
+            with threadpool_limits(limits=count, user_api="blas"):
+                return real(*args, **kwargs)
+        finally:
+            blas_compiled.can_predict = can_predict
 
     trainer.evaluate = evaluate
     try:
@@ -89,7 +98,7 @@ def _evaluation_threads(threaded: bool):
         trainer.evaluate = real
 
 
-def measure(rounds: int, samples: int, epochs: int) -> dict:
+def measure(rounds: int, samples: int, epochs: int, metrics: bool = False) -> dict:
     """{variant: {"epoch": [...], "fit": [...]}} over ``rounds`` rounds, the variants'
     order reversed every other round; raises if a variant's weights differ from plain's."""
     X, y, validation = data(samples)
@@ -99,7 +108,7 @@ def measure(rounds: int, samples: int, epochs: int) -> dict:
         weights = {}
         for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
             time.sleep(0.3)  # every variant starts with OpenBLAS's threads asleep
-            seconds, history, model = fit(variant, X, y, validation, epochs)
+            seconds, history, model = fit(variant, X, y, validation, epochs, metrics)
             found[variant]["epoch"].append(statistics.median(history.seconds[1:] or
                                                              history.seconds))
             found[variant]["fit"].append(seconds)
@@ -114,13 +123,15 @@ def paired(values: list[float], reference: list[float]) -> float:
     return statistics.median(a / b for a, b in zip(values, reference))
 
 
-def report(found: dict, rounds: int, samples: int, epochs: int) -> str:
+def report(found: dict, rounds: int, samples: int, epochs: int, metrics: bool = False) -> str:
     import numba
     from threadpoolctl import threadpool_info
 
     plain = found["plain"]
-    lines = [f"W3-sized fit, {samples:,} samples, {epochs} epochs, {rounds} rounds "
-             f"(validation: {min(VALIDATION_ROWS, samples):,} rows)",
+    evaluated = ("accuracy on the training rows" if metrics else
+                 f"{min(VALIDATION_ROWS, samples):,} validation rows")
+    lines = [f"W3-sized fit, {samples:,} samples, {epochs} epochs, {rounds} rounds, "
+             f"evaluated: {evaluated}",
              "| variant | training epoch (s) | / plain, paired | whole fit (s) | / plain, paired |",
              "| --- | --- | --- | --- | --- |"]
     for variant in VARIANTS:
@@ -141,9 +152,11 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--metrics", action="store_true",
+                        help="evaluate accuracy on the training rows, not validation data")
     args = parser.parse_args(argv)
-    found = measure(args.rounds, args.samples, args.epochs)
-    print(report(found, args.rounds, args.samples, args.epochs))
+    found = measure(args.rounds, args.samples, args.epochs, args.metrics)
+    print(report(found, args.rounds, args.samples, args.epochs, args.metrics))
 
 
 if __name__ == "__main__":

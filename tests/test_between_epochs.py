@@ -1,5 +1,5 @@
-"""benchmarks/between_epochs.py: a fit with validation data, evaluated on one BLAS thread
-or on OpenBLAS's own threads, trains exactly the weights of the fit without it.
+"""benchmarks/between_epochs.py: a fit evaluated between epochs, compiled or through NumPy's
+threaded products, trains exactly the weights of the fit without evaluation.
 
 No threshold on time: evaluation only reads the weights, so the three variants' weights
 must agree bit for bit (the script checks it on every round), and fit must leave
@@ -14,7 +14,7 @@ import pytest
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
 from benchmarks import between_epochs  # noqa: E402
-from minibp.engines import blas_library, trainer  # noqa: E402
+from minibp.engines import blas_compiled, blas_engine, blas_library, trainer  # noqa: E402
 
 
 def blas_threads() -> list[int]:
@@ -24,36 +24,37 @@ def blas_threads() -> list[int]:
             if os.path.realpath(pool["filepath"]) in ours]
 
 
-def test_each_variant_trains_the_same_weights_and_reports_both_times():
+@pytest.mark.parametrize("metrics", [False, True])
+def test_each_variant_trains_the_same_weights_and_reports_both_times(metrics):
     before, evaluate = blas_threads(), trainer.evaluate
-    found = between_epochs.measure(rounds=2, samples=700, epochs=2)
+    found = between_epochs.measure(rounds=2, samples=700, epochs=2, metrics=metrics)
     assert trainer.evaluate is evaluate and blas_threads() == before
     for variant in between_epochs.VARIANTS:
         assert len(found[variant]["epoch"]) == len(found[variant]["fit"]) == 2
         assert all(t > 0 for t in found[variant]["epoch"] + found[variant]["fit"])
-    text = between_epochs.report(found, 2, 700, 2)
+    text = between_epochs.report(found, 2, 700, 2, metrics)
     assert "threaded evaluation" in text and "CPU:" in text
 
 
-def test_the_threaded_variant_gives_the_evaluation_openblas_threads():
-    """Inside the threaded variant's evaluation the count is the one from before the fit;
-    in fit's own evaluation it is 1 (the compiled steps hold it)."""
+def test_the_threaded_variant_predicts_on_openblas_threads():
+    """In fit's own evaluation the predictions are compiled, OpenBLAS at one thread; in the
+    threaded variant's they are NumPy's products on the thread count from before the fit."""
     seen = {}
-    real = trainer.evaluate
+    real = blas_engine.predict
 
     def spy(*args, **kwargs):
-        seen.setdefault(spy.variant, blas_threads())
+        seen.setdefault(spy.variant, (blas_threads(), blas_compiled.can_predict()))
         return real(*args, **kwargs)
 
     X, y, validation = between_epochs.data(400)
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
         if max(blas_threads()) != 2:
             pytest.skip("OpenBLAS cannot run two threads here")
-        trainer.evaluate = spy
+        blas_engine.predict = spy
         try:
-            for spy.variant in ("validation", "threaded evaluation"):
+            for spy.variant in ("evaluated", "threaded evaluation"):
                 between_epochs.fit(spy.variant, X, y, validation, 1)
         finally:
-            trainer.evaluate = real
-    assert max(seen["validation"]) == 1
-    assert max(seen["threaded evaluation"]) == 2
+            blas_engine.predict = real
+    assert seen["evaluated"] == ([1], True)
+    assert seen["threaded evaluation"] == ([2], False)

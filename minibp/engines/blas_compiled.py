@@ -68,6 +68,37 @@ def why_not(session) -> str | None:
     return blas_library.register()
 
 
+def sigmoid_scratch(dtype, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(P, S): sigmoid_rows' scratch for each of the two halves, for layers up to ``width``
+    wide: P (2, width) in the dtype, S (2, 2 * width) integers of its size."""
+    whole = np.int32 if dtype == np.float32 else np.int64
+    return np.empty((2, width), dtype), np.empty((2, 2 * width), whole)
+
+
+def can_predict() -> bool:
+    """Whether predict can run here: the compiled steps on and NumPy's BLAS bound."""
+    return ENABLED and blas_library.register() is None
+
+
+def predict(buffers, X: np.ndarray, out: np.ndarray) -> None:
+    """out (n, outputs) = the layers' output for X (n, in), ``buffers.rows`` rows at a time,
+    each batch's two halves on numba's two threads (kernels/blas_steps.py's forward_rows)
+    with OpenBLAS at one thread, so that no OpenBLAS thread is left spinning for a compiled
+    fit's next epoch. Each batch is copied into buffers.x first: forward_rows is then
+    compiled once per dtype and depth, whatever X's layout or flags."""
+    layers, x, A = buffers.layers, buffers.x, tuple(buffers.A)
+    W, b = tuple(layer.W for layer in layers), tuple(layer.b for layer in layers)
+    acts = np.array(buffers.acts, np.int64)
+    P, S = sigmoid_scratch(x.dtype, max(a.shape[1] for a in A))
+    forward_rows = kernels().forward_rows
+    with blas_library.one_blas_thread():
+        for start in range(0, len(X), buffers.rows):
+            rows = min(buffers.rows, len(X) - start)
+            x[:rows] = X[start:start + rows]
+            forward_rows(x, rows, W, b, A, acts, P, S)
+            out[start:start + rows] = A[-1][:rows]
+
+
 class Steps:
     """A Session's arrays as train_steps takes them (made when a chunk starts: which
     parameters train may change between chunks), and its block size."""
@@ -79,10 +110,8 @@ class Steps:
         self.data = (session.X, session.T, weights)
         self.params = tuple(tuple(getattr(layer, name) for layer in layers)
                             for name in ("W", "b", "dW", "db"))
-        whole = np.int32 if dtype == np.float32 else np.int64
         self.buffers = (buffers.x, buffers.t, tuple(buffers.A), tuple(buffers.dZ), buffers.w,
-                        buffers.sq, np.empty((2, width), dtype),
-                        np.empty((2, 2 * width), whole), np.empty((2, width), dtype))
+                        buffers.sq, *sigmoid_scratch(dtype, width), np.empty((2, width), dtype))
         views = updater.views
         halves = tuple(tuple(_half_block(view[4], part) for view in views) for part in (0, 1))
         self.update = (*(tuple(view[i] for view in views) for i in range(4)), halves,

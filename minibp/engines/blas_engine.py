@@ -227,11 +227,16 @@ def gradients(layers, X, Y, loss) -> None:
 
 
 def predict(layers, X, who: str = "predict") -> np.ndarray:
-    """The layers' output for X (n, in), PREDICT_ROWS rows at a time. (``who``, the caller's
-    name, is for engines that check parameters here; resolve has checked them for this one.)"""
+    """The layers' output for X (n, in), PREDICT_ROWS rows at a time: compiled, each batch's
+    halves on numba's threads, where the compiled steps can run (blas_compiled.predict),
+    else the products in NumPy's BLAS. (``who``, the caller's name, is for engines that
+    check parameters here; resolve has checked them for this one.)"""
     X = np.ascontiguousarray(X, dtype=layers[0].W.dtype)
     out = np.empty((len(X), layers[-1].out_features), X.dtype)
     buffers = Buffers(layers, rows=max(1, min(PREDICT_ROWS, len(X))))
+    if blas_compiled.can_predict():
+        blas_compiled.predict(buffers, X, out)
+        return out
     for start in range(0, len(X), buffers.rows):
         rows = min(buffers.rows, len(X) - start)
         x, _, A, _ = buffers.batch(rows)

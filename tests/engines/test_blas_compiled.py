@@ -135,6 +135,40 @@ def test_numpys_blas_thread_count_is_put_back():
     assert openblas_threads() == before
 
 
+def predicted(model, X, compiled: bool, monkeypatch, rows=None):
+    monkeypatch.setattr(blas_compiled, "ENABLED", compiled)
+    if rows is not None:
+        monkeypatch.setattr(blas_engine, "PREDICT_ROWS", rows)
+    return model.predict(X, engine="blas")
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_predict_agrees_with_numpys_products(name, monkeypatch):
+    """The compiled forward (two halves of each batch of rows) against the Python path's
+    np.matmul and fused kernels: batches that do not divide the rows, one row, a
+    Fortran-ordered and a read-only X."""
+    model, X, _, _, _, _ = problem(name)
+    fortran, frozen = np.asfortranarray(X), X.copy()
+    frozen.flags.writeable = False
+    for data, rows in ((X, 10), (X[:1], None), (fortran, 64), (frozen, None)):
+        got, want = (predicted(model, data, compiled, monkeypatch, rows)
+                     for compiled in (True, False))
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+def test_float32_predict_agrees_and_runs_compiled(monkeypatch):
+    model, X, _, _, _, _ = problem("wide-sigmoid-xent-sgd", "float32")
+    calls = []
+    module = blas_compiled.kernels()
+    real = module.forward_rows
+    monkeypatch.setattr(module, "forward_rows", lambda *a: calls.append(a[1]) or real(*a))
+    before = openblas_threads()
+    got = predicted(model, X, True, monkeypatch, rows=40)
+    assert calls == [40, 40, 23] and openblas_threads() == before
+    want = predicted(model, X, False, monkeypatch)
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6 * np.abs(want).max())
+
+
 class ThreadCounts:
     """A callback: NumPy's OpenBLAS thread count at each epoch's end."""
 

@@ -88,6 +88,28 @@ def half(size, part):
     return size * part // 2, size * (part + 1) // 2
 
 
+@njit(cache=True, error_model="numpy")
+def forward_half(part, rows, x, W, b, A, acts, P, S):
+    """Part 0 or 1 of x's first ``rows`` rows (half(rows, part)) through every layer: per
+    layer A = act(source @ W.T + b) on those rows, the source x and then the layer
+    before's A. No row depends on another, so the halves need no barrier between layers."""
+    r0, r1 = half(rows, part)
+    for i in range(len(W)):
+        source, Wi, Ai = x if i == 0 else A[i - 1], W[i], A[i]
+        n_out, n_in = Wi.shape
+        gemm(NO_TRANS, TRANS, r1 - r0, n_out, n_in, source, r0 * n_in, Wi, 0, Ai, r0 * n_out)
+        activate_rows(Ai[r0:r1], b[i], r1 - r0, acts[i], P, S)
+
+
+@njit(cache=True, error_model="numpy", parallel=PARALLEL)
+def forward_rows(x, rows, W, b, A, acts, P, S):
+    """The layers' output for x[:rows] (x (rows or more, in)) into A[-1][:rows], each half
+    of the rows on one of numba's threads: the BLAS engine's predict (blas_compiled.
+    predict). W, b, A: tuples over the layers; P, S: sigmoid_rows' scratch, a row per half."""
+    for part in prange(2):
+        forward_half(part, rows, x, W, b, A, acts, P[part], S[part])
+
+
 @njit(cache=True, error_model="numpy", parallel=PARALLEL)
 def train_steps(data, order, first, stop, batch_size, params, buffers, acts, loss, update,
                 lrs, steps_before, result):
