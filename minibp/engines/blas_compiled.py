@@ -11,6 +11,10 @@ steps' to the last bits (the products' halves, the bias gradients' two partial s
 sigmoid's exp within 2 ulp of NumPy's), and the same on any thread count
 (tests/engines/test_blas_compiled.py).
 
+``predict`` does the engine's predict the same way, where the steps can run
+(``can_predict``): each batch's halves of rows through every layer on numba's threads
+(kernels/blas_steps.py's ``forward_rows``).
+
 Blocks: the first call runs BLOCK_START steps; each next one as many as took about
 BLOCK_SECONDS, so Ctrl-C is seen within that (after whole steps, as ever), and the Python
 between blocks costs nothing measurable. OpenBLAS runs at one thread from a Session's first
