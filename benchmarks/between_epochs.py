@@ -102,7 +102,8 @@ def measure(rounds: int, samples: int, epochs: int, metrics: bool = False) -> di
     """{variant: {"epoch": [...], "fit": [...]}} over ``rounds`` rounds, the variants'
     order reversed every other round; raises if a variant's weights differ from plain's."""
     X, y, validation = data(samples)
-    fit("plain", X[:1000], y[:1000], validation, 1)  # compiles, or loads the cache
+    for variant in VARIANTS:  # compiles the steps and predict, or loads them from the cache
+        fit(variant, X[:1000], y[:1000], validation, 1, metrics)
     found = {variant: {"epoch": [], "fit": []} for variant in VARIANTS}
     for round_ in range(rounds):
         weights = {}
