@@ -7,28 +7,21 @@ trainer.evaluate and OpenBLAS's thread count as they were."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
+from blas_threads import openblas_threads  # noqa: E402
+
 from benchmarks import between_epochs  # noqa: E402
-from minibp.engines import blas_compiled, blas_engine, blas_library, trainer  # noqa: E402
-
-
-def blas_threads() -> list[int]:
-    """NumPy's OpenBLAS's thread count (other BLAS libraries the process loaded left out)."""
-    ours = {os.path.realpath(path) for path in blas_library.library_paths()}
-    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
-            if os.path.realpath(pool["filepath"]) in ours]
+from minibp.engines import blas_compiled, blas_engine, trainer  # noqa: E402
 
 
 @pytest.mark.parametrize("metrics", [False, True])
 def test_each_variant_trains_the_same_weights_and_reports_both_times(metrics):
-    before, evaluate = blas_threads(), trainer.evaluate
+    before, evaluate = openblas_threads(), trainer.evaluate
     found = between_epochs.measure(rounds=2, samples=700, epochs=2, metrics=metrics)
-    assert trainer.evaluate is evaluate and blas_threads() == before
+    assert trainer.evaluate is evaluate and openblas_threads() == before
     for variant in between_epochs.VARIANTS:
         assert len(found[variant]["epoch"]) == len(found[variant]["fit"]) == 2
         assert all(t > 0 for t in found[variant]["epoch"] + found[variant]["fit"])
@@ -36,19 +29,19 @@ def test_each_variant_trains_the_same_weights_and_reports_both_times(metrics):
     assert "threaded evaluation" in text and "CPU:" in text
 
 
-def test_the_threaded_variant_predicts_on_openblas_threads():
+def test_the_threaded_variant_predicts_on_openopenblas_threads():
     """In fit's own evaluation the predictions are compiled, OpenBLAS at one thread; in the
     threaded variant's they are NumPy's products on the thread count from before the fit."""
     seen = {}
     real = blas_engine.predict
 
     def spy(*args, **kwargs):
-        seen.setdefault(spy.variant, (blas_threads(), blas_compiled.can_predict()))
+        seen.setdefault(spy.variant, (openblas_threads(), blas_compiled.can_predict()))
         return real(*args, **kwargs)
 
     X, y, validation = between_epochs.data(400)
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
-        if max(blas_threads()) != 2:
+        if max(openblas_threads()) != 2:
             pytest.skip("OpenBLAS cannot run two threads here")
         blas_engine.predict = spy
         try:

@@ -62,14 +62,17 @@ def kernels():
         return _MODULE[0]
 
 
+def _why_not_here() -> str | None:
+    """None when this process can run compiled code over NumPy's BLAS, else why not."""
+    return "MINIBP_BLAS_STEPS=0" if not ENABLED else blas_library.register()
+
+
 def why_not(session) -> str | None:
     """None when ``session``'s steps can run compiled, else why they cannot."""
-    if not ENABLED:
-        return "MINIBP_BLAS_STEPS=0"
     updater = session.updater
-    if updater.optimizer.l2 or updater.clip_norm is not None or updater.frozen:
+    if ENABLED and (updater.optimizer.l2 or updater.clip_norm is not None or updater.frozen):
         return "l2, clipping or frozen parameters: gradients are summed before the update"
-    return blas_library.register()
+    return _why_not_here()
 
 
 def sigmoid_scratch(dtype, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +84,7 @@ def sigmoid_scratch(dtype, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 def can_predict() -> bool:
     """Whether predict can run here: the compiled steps on and NumPy's BLAS bound."""
-    return ENABLED and blas_library.register() is None
+    return _why_not_here() is None
 
 
 def predict(buffers, X: np.ndarray, out: np.ndarray) -> None:

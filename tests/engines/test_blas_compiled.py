@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 import pytest
+from blas_threads import openblas_threads
 
 import minibp
 from minibp.engines import blas_compiled, blas_engine, blas_library
@@ -118,15 +119,6 @@ def test_clipping_l2_and_frozen_parameters_keep_the_python_steps(options, reason
     assert reason in blas_compiled.why_not(session)
 
 
-def openblas_threads() -> list[int]:
-    """The thread count of NumPy's OpenBLAS, as threadpoolctl reads it (other libraries'
-    pools, which the suite may load meanwhile, left out)."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    ours = {os.path.realpath(path) for path in blas_library.library_paths()}
-    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
-            if os.path.realpath(pool["filepath"]) in ours]
-
-
 def test_numpys_blas_thread_count_is_put_back():
     before = openblas_threads()
     model, X, Y, loss, make_optimizer, options = problem("wide-sigmoid-xent-sgd")
@@ -225,7 +217,7 @@ def test_the_compiled_sigmoid_is_within_two_ulps_of_numpys(dtype, ulps):
 PROBE = """
 import json, sys
 import numpy as np
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests/support"]  # as pytest's pythonpath
 from tests.engines.test_blas_compiled import problem
 model, X, Y, loss, make_optimizer, options = problem("wide-sigmoid-xent-sgd")
 model.fit(X, Y, loss=loss, optimizer=make_optimizer(), epochs=2, seed=1, engine="blas",
