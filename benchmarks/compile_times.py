@@ -8,7 +8,8 @@ MINIBP_CACHE_DIR (so nothing from an earlier run counts):
 2. in that same process, after a fit of another structure: the structure's compile alone;
 3. a new process, the cache now filled: the first fit loads the loop from disk.
 
-The same is measured for the generic loop (MINIBP_SPECIALIZE=0) beside it. Each figure is
+The same is measured for the generic loop (MINIBP_SPECIALIZE=0) beside it, and for the BLAS
+engine's compiled steps and predict (one structure, per dtype and depth). Each figure is
 the median over ``--repeats`` rounds (fresh folders each round). Run:
 ``python benchmarks/compile_times.py --repeats 3 [--write-docs]``.
 
@@ -51,19 +52,30 @@ FITS = {
     "784-256-128-10 xent SGD": lambda: (
         minibp.mlp([784, 256, 128, 10], "sigmoid", None, seed=0), Xw, Yw, "xent",
         minibp.SGD(0.05), dict(batch_size=128, seed=0)),
+    "BLAS 784-256-128-10 float32, validation": lambda: (
+        minibp.mlp([784, 256, 128, 10], "sigmoid", None, seed=0, dtype="float32"),
+        Xw.astype(np.float32), Yw, "xent", minibp.SGD(0.05),
+        dict(batch_size=128, seed=0, validation_split=0.25, engine="blas")),
+    "BLAS 64-32-10 float32": lambda: (
+        minibp.mlp([64, 32, 10], "sigmoid", None, seed=0, dtype="float32"),
+        Xw[:, :64].astype(np.float32), Yw, "xent", minibp.SGD(0.05),
+        dict(batch_size=128, seed=0, engine="blas")),
 }
 def first_fit(name):
     model, X_, Y_, loss, optimizer, options = FITS[name]()
+    engine = options.pop("engine", "numba")
     start = time.perf_counter()
-    model.fit(X_, Y_, loss=loss, optimizer=optimizer, epochs=1, engine="numba", verbose=0,
+    model.fit(X_, Y_, loss=loss, optimizer=optimizer, epochs=1, engine=engine, verbose=0,
               **options)
     return time.perf_counter() - start
 result = {name: first_fit(name) for name in sys.argv[1:]}
 print(json.dumps(result))
 """
 
-STRUCTURES = ("W1 SGD", "W1 Adam", "W2 momentum", "784-256-128-10 xent SGD")
+BLAS = "BLAS 784-256-128-10 float32, validation"  # the compiled steps and predict (depth 3)
+STRUCTURES = ("W1 SGD", "W1 Adam", "W2 momentum", "784-256-128-10 xent SGD", BLAS)
 WARM = "W2 momentum"   # compiled first in step 2, so the structure's own compile is alone
+BLAS_WARM = "BLAS 64-32-10 float32"  # the same for BLAS: another depth's compiled steps
 
 
 def run_probe(names, numba_dir, minibp_dir, specialize: bool, repo=REPO) -> dict[str, float]:
@@ -79,7 +91,7 @@ def measure(name: str, specialize: bool, repo=REPO) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as numba_dir, tempfile.TemporaryDirectory() as mine:
         first = run_probe([name], numba_dir, mine, specialize, repo)[name]
     with tempfile.TemporaryDirectory() as numba_dir, tempfile.TemporaryDirectory() as mine:
-        warm = "W1 SGD" if name == WARM else WARM
+        warm = BLAS_WARM if name == BLAS else "W1 SGD" if name == WARM else WARM
         alone = run_probe([warm, name], numba_dir, mine, specialize, repo)[name]
         loaded = run_probe([name], numba_dir, mine, specialize, repo)[name]
     return {"first fit of a process": first, "compile alone": alone, "load": loaded}
@@ -112,10 +124,12 @@ def main(argv=None) -> None:
         return compare(args.against.resolve(), args.repeats)
     rows = []
     for name in STRUCTURES:
-        for specialize in (True, False):
+        for specialize in (True, False) if name != BLAS else (True,):
             rounds = [measure(name, specialize) for _ in range(args.repeats)]
             medians = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-            rows.append((name, "specialized" if specialize else "generic", medians))
+            loop = "compiled steps" if name == BLAS else "specialized" if specialize \
+                else "generic"
+            rows.append((name, loop, medians))
             print(name, rows[-1][1], {k: round(v, 2) for k, v in medians.items()}, flush=True)
     table = [f"Measured by `python benchmarks/compile_times.py --repeats {args.repeats}` on "
              f"{cpu_model()} ({os.cpu_count()} cores); seconds, medians of "

@@ -15,9 +15,10 @@ class History:
     ``history.history`` is a dict of per-epoch lists: "loss", then "val_loss" and each metric
     with its "val_" twin when fit computed them; ``history["loss"]`` reads the same list.
     ``history.epoch[e]`` is epoch e's number (from 0), ``history.seconds[e]`` its wall time
-    (an even share of its chunk's time when a compiled engine ran several epochs in one call),
-    and ``stopped_reason`` is None when every epoch ran, else "early_stopping", "diverged",
-    "callback" or "interrupted".
+    (an even share of its chunk's time when a compiled engine ran several epochs in one call;
+    a first fit's compiling of the engine's kernels is not included), and ``stopped_reason``
+    is None when every epoch ran, else "early_stopping", "diverged", "callback" or
+    "interrupted".
 
     The lists are built when first read: the compiled engine hands over whole arrays of
     epochs, and turning 10,000 of them into Python floats would cost more than training the

@@ -43,6 +43,7 @@ ENABLED = os.environ.get("MINIBP_BLAS_STEPS", "1") != "0"
 BLOCK_START, BLOCK_SECONDS = 4, 0.05
 STEPS_DONE, NOT_FINITE, OVERFLOW, WEIGHTLESS = 0, 1, 2, 3  # as in the template
 _MODULE: list = []
+_READY: set = set()  # ("steps" or "predict", dtype, depth) compiled: to_compile
 _LOADING = threading.Lock()
 
 
@@ -93,10 +94,7 @@ def predict(buffers, X: np.ndarray, out: np.ndarray) -> None:
     with OpenBLAS at one thread, so that no OpenBLAS thread is left spinning for a compiled
     fit's next epoch. Each batch is copied into buffers.x first: forward_rows is then
     compiled once per dtype and depth, whatever X's layout or flags."""
-    layers, x, A = buffers.layers, buffers.x, tuple(buffers.A)
-    W, b = tuple(layer.W for layer in layers), tuple(layer.b for layer in layers)
-    acts = np.array(buffers.acts, np.int64)
-    P, S = sigmoid_scratch(x.dtype, max(a.shape[1] for a in A))
+    x, (W, b, A, acts, P, S) = buffers.x, _forward_arguments(buffers)
     forward_rows = kernels().forward_rows
     with blas_library.one_blas_thread():
         for start in range(0, len(X), buffers.rows):
@@ -104,6 +102,35 @@ def predict(buffers, X: np.ndarray, out: np.ndarray) -> None:
             x[:rows] = X[start:start + rows]
             forward_rows(x, rows, W, b, A, acts, P, S)
             out[start:start + rows] = A[-1][:rows]
+
+
+def _forward_arguments(buffers) -> tuple:
+    """forward_rows' arguments after x and rows: (W, b, A, acts, P, S)."""
+    layers, A = buffers.layers, tuple(buffers.A)
+    W, b = tuple(layer.W for layer in layers), tuple(layer.b for layer in layers)
+    P, S = sigmoid_scratch(buffers.x.dtype, max(a.shape[1] for a in A))
+    return W, b, A, np.array(buffers.acts, np.int64), P, S
+
+
+def to_compile(session, evaluates: bool) -> list:
+    """What ``session`` (a blas_engine.Session) will run compiled that this process has not
+    compiled or loaded yet, as calls that compile it by running it for no step or row
+    (nothing changes): train_steps when its steps can run so, forward_rows when the fit
+    ``evaluates`` between epochs and predict can. Per dtype and depth
+    (numba_engine.Session.to_compile says why fit asks)."""
+    key, pending = (session.buffers.x.dtype, len(session.buffers.layers)), []
+    if why_not(session) is None and ("steps",) + key not in _READY:
+        pending.append(lambda: _compile(("steps",) + key, Steps(session).prepare, session))
+    if evaluates and can_predict() and ("predict",) + key not in _READY:
+        buffers = session.buffers
+        pending.append(lambda: _compile(("predict",) + key, kernels().forward_rows, buffers.x,
+                                        0, *_forward_arguments(buffers)))
+    return pending
+
+
+def _compile(key: tuple, call, *args) -> None:
+    call(*args)
+    _READY.add(key)
 
 
 class Steps:
@@ -126,6 +153,13 @@ class Steps:
         self.acts = np.array(buffers.acts, np.int64)
         self.result = np.zeros(3)
         self.block = BLOCK_START
+
+    def prepare(self, session) -> None:
+        """train_steps for no step: compiled (or loaded), nothing changed."""
+        optimizer = session.optimizer
+        kernels().train_steps(self.data, session.order, 0, 0, session.batch_size, self.params,
+                              self.buffers, self.acts, session.loss_id, self.update,
+                              each_lr(optimizer, 0), optimizer.steps, self.result)
 
     def run(self, session, interrupt, last_step: int | None):
         """Session._steps's contract: (mean loss, None) or (None, why it stopped)."""

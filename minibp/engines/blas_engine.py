@@ -113,6 +113,10 @@ class Session:
         self.compiled = None  # blas_compiled.Steps while a chunk runs them compiled
         self._one_blas_thread = None  # an ExitStack holding blas_library.one_blas_thread()
 
+    def to_compile(self, evaluates: bool = False) -> list:
+        """See blas_compiled.to_compile (the Python steps' kernels compile when first run)."""
+        return blas_compiled.to_compile(self, evaluates)
+
     def run(self, epochs: int, interrupt=None) -> Chunk:
         self.updater.refresh()  # a callback may have frozen parameters or changed settings
         self.compiled = None if blas_compiled.why_not(self) else blas_compiled.Steps(self)

@@ -38,6 +38,7 @@ _NEVER_DRAWN = np.random.default_rng(0)  # the generic loop's Generator for unsh
 _NO_WEIGHTS = np.empty(0)  # the kernels' "no sample weights": an empty float64 array
 MEMO_MAX = 64  # Structures a FlatModel remembers (a sweep over momenta adds some)
 CHECKS_FINITE_PARAMETERS = True  # FlatModel.pull does, in one look (see engines.resolve)
+_READY: set = set()  # (kernels, dtype, ...) compiled or loaded: Session.to_compile
 
 
 class Session:
@@ -68,6 +69,35 @@ class Session:
         self.synced = False  # the layers hold the latest weights; pull before training more
         self.undo = Undo(self)
         self.stepped = False  # a step has run: the gradient buffer holds this fit's
+
+    def to_compile(self, evaluates: bool = False) -> list:
+        """What this fit will run that the process has not compiled (or loaded from the
+        cache) yet: the loop and, when the fit ``evaluates`` between epochs, predict's
+        kernel; as calls that compile each by running it for no epoch or row (nothing
+        changes). fit makes them before it times epochs, so a first fit's compiling (seconds,
+        once per machine) is not counted as training. ~2 us when nothing is left."""
+        settings = update_settings.settings(self.optimizer, self.clip_norm)
+        kernels = self._kernels(settings)
+        rng, dtype, pending = self._rng_for(kernels), self.flat.dtype, []
+        if (kernels, dtype, rng is None) not in _READY:
+            pending.append(functools.partial(self._compile_loop, kernels, settings, rng))
+        if evaluates and (loop, dtype) not in _READY:
+            pending.append(self._compile_predict)
+        return pending
+
+    def _compile_loop(self, kernels, settings: np.ndarray, rng) -> None:
+        flat = self.flat
+        update = (settings, flat.state[0], flat.state[1], update_settings.NO_LRS)
+        kernels.train_epochs((self.X, self.T, self.w), self.order, rng, self.shuffle,
+                             self.batch_size, 0, 0, flat.net, flat.scratch, self.loss_id,
+                             update, np.zeros(0), self.report, self.budget, self.resume)
+        _READY.add((kernels, flat.dtype, rng is None))
+
+    def _compile_predict(self) -> None:
+        flat = self.flat
+        loop.predict_rows(np.empty(0, flat.dtype), flat.params, flat.layout, flat.acts,
+                          flat.rows, np.empty((0, flat.n_outputs), flat.dtype))
+        _READY.add((loop, flat.dtype))
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
         """Up to ``epochs`` epochs in compiled calls of about CALL_SECONDS each; a Ctrl-C
@@ -100,6 +130,7 @@ class Session:
         started = time.perf_counter()
         finished = self._train(epochs, losses, self.budget, position)
         seconds = time.perf_counter() - started
+        self.stepped = True
         overflow = False
         if self.report[0] in (OVERFLOW, FUSED_NOT_FINITE):
             finished, overflow = replay(self, functools.partial(self._train, epochs, losses),
@@ -124,14 +155,18 @@ class Session:
         update = (settings, flat.state[0], flat.state[1], update_settings.lrs_ahead(
             optimizer, min(budget, epochs * self.per_epoch)))
         kernels = self._kernels(settings)
-        rng = self.rng if self.shuffle or kernels is loop else None  # see specialized.py
+        rng = self._rng_for(kernels)
         finished = kernels.train_epochs(
             (self.X, self.T, self.w), self.order, rng, self.shuffle, self.batch_size,
             epochs, position, flat.net, flat.scratch, self.loss_id, update, losses,
             self.report, budget, self.resume)
         self.epoch += finished
-        self.stepped = True
         return finished
+
+    def _rng_for(self, kernels):
+        """The generator train_epochs takes: None for a specialized unshuffled loop (see
+        specialized.py)."""
+        return self.rng if self.shuffle or kernels is loop else None
 
     def _kernels(self, settings: np.ndarray):
         """The module whose train_epochs runs the next call: specialized, or loop.

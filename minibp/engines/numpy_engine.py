@@ -77,6 +77,10 @@ class Session:
         self.parameters = _parameters(layers)
         self.step = self.epoch = 0
 
+    def to_compile(self, evaluates: bool = False) -> list:
+        """Nothing to compile: this engine is NumPy only."""
+        return []
+
     def run(self, epochs: int, interrupt=None) -> Chunk:
         """Up to ``epochs`` epochs; stops early at a diverging step or an interrupt."""
         return run_epochs(self._epoch, epochs, interrupt)

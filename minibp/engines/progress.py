@@ -6,17 +6,25 @@ plain lines without control characters, each flushed as it is written: the first
 about twenty spread over the run, and the last. verbose=2: one line per epoch. verbose="auto"
 (the default): nothing for a fit that ends within AUTO_SECONDS, then as verbose=1, so the
 chapter's millisecond fits print nothing and a long fit is never silent.
+
+Before the first epoch a compiled engine compiles its kernels, or loads them from the cache
+(Session.prepare): seconds on a machine's first fit of a kind of model, then never again.
+When that takes over NOTICE_SECONDS, any verbose but 0 says so in one line, and in one more
+how long it took; then the clock of "auto" starts, so the epochs of a fit that trains in
+milliseconds are not shown because its first compile was slow.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 
 from minibp.errors import shown
 
 VERBOSITIES = (0, 1, 2, "auto")
 AUTO_SECONDS = 1.0
+NOTICE_SECONDS = 1.0
 PLAIN_LINES = 20
 
 
@@ -45,6 +53,11 @@ class Progress:
         self.bar = None
         self.every = max(1, epochs // PLAIN_LINES)
         self.printed = set()  # epochs whose line was written
+
+    def compiling(self, engine: str) -> _CompileNotice:
+        """``with progress.compiling("numba"): session.prepare()``: the notice described
+        above, then the clock of "auto" restarted."""
+        return _CompileNotice(self, engine)
 
     def chunk_done(self, first: int, losses, seconds_each: float, logs: dict) -> None:
         """Epochs first .. first + len(losses) - 1 are done; ``logs`` is the last one's (loss
@@ -93,6 +106,38 @@ class Progress:
                             dynamic_ncols=True, leave=True)
         self.bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
         self.bar.update(epoch + 1 - self.bar.n)
+
+
+class _CompileNotice:
+    """Progress.compiling's context: a timer prints the notice if the block is still
+    running after NOTICE_SECONDS (it runs in the timer's thread, printing only)."""
+
+    def __init__(self, progress: Progress, engine: str):
+        self.progress, self.engine, self.shown = progress, engine, False
+        self.timer = None
+
+    def __enter__(self):
+        self.started = time.perf_counter()
+        if self.progress.verbose != 0 and NOTICE_SECONDS is not None:  # None: never
+            self.timer = threading.Timer(NOTICE_SECONDS, self._notice)
+            self.timer.daemon = True
+            self.timer.start()
+        return self
+
+    def _notice(self) -> None:
+        self.shown = True
+        self.progress._print(f"minibp: compiling the {self.engine} engine's kernels for this "
+                             "model (once per machine, then cached) ...")
+
+    def __exit__(self, *exc) -> bool:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer.join()  # a notice being printed is finished
+        if self.shown and exc[0] is None:
+            self.progress._print(f"minibp: compiled in {time.perf_counter() - self.started:.1f}"
+                                 " s")
+        self.progress.started = time.perf_counter()
+        return False
 
 
 def _is_terminal(stream) -> bool:

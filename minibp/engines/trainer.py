@@ -116,6 +116,7 @@ class _Loop:
             _call(callback, "set_data", self.X, self.Y)     # optional, see the module's doc
             _call(callback, "set_history", self.history)
             _call(callback, "on_train_begin", {})
+        self._compile()
         done = 0
         while done < plan.epochs and not model.stop_training:
             size = self.planner.next_size(plan.epochs - done)
@@ -132,6 +133,17 @@ class _Loop:
             reasons = [getattr(c, "stop_reason", None) for c in plan.callbacks
                        if getattr(c, "stopped_epoch", None) is not None]
             self.history.stopped_reason = next((r for r in reasons if r), "callback")
+
+    def _compile(self) -> None:
+        """Compile (or load from the cache) what the engine will run, before any epoch is
+        timed (Session.to_compile), under Progress.compiling's notice."""
+        pending = self.session.to_compile(evaluates=bool(self.plan.validation
+                                                         or self.plan.metrics))
+        if pending:
+            name = self.engine.__name__.rsplit(".", 1)[-1].removesuffix("_engine")
+            with self.progress.compiling(name):
+                for compile_ in pending:
+                    compile_()
 
     def _record(self, first: int, losses: np.ndarray, seconds: float) -> int:
         """History, progress and callbacks for the epochs a chunk completed."""

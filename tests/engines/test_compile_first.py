@@ -1,0 +1,188 @@
+"""A fit compiles (or loads) what its engine will run before it times any epoch
+(Session.to_compile), so History's seconds and verbose="auto" count training, not a first
+fit's compiling, and a slow compile says so in one line.
+
+References: the kernels' own dispatchers (the compiling calls must add exactly the
+signatures the fit then runs: none after them), the same fit with nothing left to compile
+(bit-identical results), and a compile made slow on purpose (a sleep) to watch the clock.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pytest
+
+import minibp
+from minibp.engines import (
+    blas_compiled,
+    blas_engine,
+    numba_engine,
+    progress,
+    specialize,
+    update_settings,
+)
+from minibp.engines.kernels import loop
+
+NOTICE = ("minibp: compiling the numba engine's kernels for this model (once per machine, "
+          "then cached) ...")
+
+
+def problem(dtype=np.float64, n=30):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 3)).astype(dtype)
+    return X, (X[:, :1] * X[:, 1:2] > 0).astype(dtype)
+
+
+def model(dtype=np.float64):
+    return minibp.mlp([3, 6, 1], "tanh", "sigmoid", seed=1).astype(dtype)
+
+
+def session_state(flat, session) -> list[np.ndarray]:
+    return [a.copy() for a in (flat.params, flat.grads, flat.state, session.order,
+                               session.report, session.resume)]
+
+
+@pytest.mark.parametrize("specialized", [True, False], ids=["specialized", "generic"])
+@pytest.mark.parametrize("shuffle", [False, True], ids=["in-order", "shuffled"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numba_compiles_the_signatures_its_fit_runs_and_changes_nothing(
+        monkeypatch, specialized, shuffle, dtype):
+    monkeypatch.setattr(numba_engine, "_READY", set())  # as in a new process
+    monkeypatch.setattr(specialize, "ENABLED", specialized)
+    monkeypatch.setattr(specialize, "MAX_PER_PROCESS", 10**6)  # earlier tests used the 8
+    net, (X, Y) = model(dtype), problem(dtype)
+    optimizer = minibp.SGD(0.3, momentum=0.5)
+    session = numba_engine.Session(net.layers, X, Y, loss=minibp.MSE(), optimizer=optimizer,
+                                   batch_size=4, shuffle=shuffle, seed=3)
+    try:
+        pending = session.to_compile(evaluates=True)
+        assert len(pending) == 2  # the loop, predict's kernel
+        before = session_state(session.flat, session)
+        for compile_ in pending:
+            compile_()
+        for old, new in zip(before, session_state(session.flat, session)):
+            np.testing.assert_array_equal(new, old)
+        assert session.epoch == 0 and session.to_compile(evaluates=True) == []
+        kernels = session._kernels(update_settings.settings(optimizer))
+        assert (kernels is not loop) == specialized
+        counts = len(kernels.train_epochs.signatures), len(loop.predict_rows.signatures)
+        session.run(2)
+        numba_engine.predict(net.layers, X)
+        assert (len(kernels.train_epochs.signatures),
+                len(loop.predict_rows.signatures)) == counts  # nothing compiled in the fit
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("engine", ["numba", "blas"])
+def test_a_fit_that_compiles_first_trains_exactly_as_one_that_does_not(monkeypatch, engine):
+    X, Y = problem()
+    Xv, Yv = problem(n=9)
+    runs = []
+    for fresh in (True, False):  # as in a new process, then with everything compiled
+        if fresh:
+            monkeypatch.setattr(numba_engine, "_READY", set())
+            monkeypatch.setattr(blas_compiled, "_READY", set())
+        net = model()
+        history = net.fit(X, Y, loss="mse", optimizer=minibp.Adam(0.01), epochs=3,
+                          batch_size=8, seed=5, validation_data=(Xv, Yv), engine=engine,
+                          verbose=0)
+        runs.append(([p.copy() for layer in net.layers for p in (layer.W, layer.b)],
+                     history.history))
+    for first, second in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_array_equal(first, second)
+    assert runs[0][1] == runs[1][1]
+
+
+def blas_session(net, X, Y, **options):
+    return blas_engine.Session(net.layers, X, Y, loss=minibp.SoftmaxCrossEntropy(),
+                               optimizer=minibp.SGD(0.1), batch_size=16, shuffle=True, seed=0,
+                               **options)
+
+
+@pytest.mark.skipif(not blas_compiled.can_predict(), reason="NumPy's BLAS cannot be bound")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blas_compiles_the_steps_and_predict_its_fit_runs(monkeypatch, dtype):
+    monkeypatch.setattr(blas_compiled, "_READY", set())
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(40, 12)).astype(dtype), np.arange(40) % 3
+    net = minibp.mlp([12, 10, 8, 3], "sigmoid", None, seed=0).astype(dtype)
+    session = blas_session(net, X, Y)
+    try:
+        pending = session.to_compile(evaluates=True)
+        assert len(pending) == 2  # the compiled steps, the compiled predict
+        weights = [layer.W.copy() for layer in net.layers]
+        for compile_ in pending:
+            compile_()
+        for layer, W in zip(net.layers, weights):
+            np.testing.assert_array_equal(layer.W, W)
+        kernels = blas_compiled.kernels()
+        counts = len(kernels.train_steps.signatures), len(kernels.forward_rows.signatures)
+        session.run(2)
+        blas_engine.predict(net.layers, X)
+        assert (len(kernels.train_steps.signatures),
+                len(kernels.forward_rows.signatures)) == counts
+        assert session.to_compile(evaluates=True) == []
+    finally:
+        session.close()
+
+
+def test_blas_steps_that_cannot_run_compiled_are_not_compiled(monkeypatch):
+    monkeypatch.setattr(blas_compiled, "_READY", set())
+    rng = np.random.default_rng(0)
+    net = minibp.mlp([12, 10, 3], "sigmoid", None, seed=0)
+    session = blas_session(net, rng.normal(size=(40, 12)), np.arange(40) % 3, clip_norm=1.0)
+    try:
+        assert session.to_compile(evaluates=False) == []  # clipping: the Python steps
+    finally:
+        session.close()
+
+
+def slow_compile(monkeypatch, seconds):
+    """The numba loop's compile made to take at least ``seconds``, as on a new machine."""
+    monkeypatch.setattr(numba_engine, "_READY", set())
+    real = numba_engine.Session._compile_loop
+
+    def slow(self, *args):
+        time.sleep(seconds)
+        real(self, *args)
+
+    monkeypatch.setattr(numba_engine.Session, "_compile_loop", slow)
+
+
+def test_a_slow_first_compile_is_announced_and_not_counted_as_training(capsys, monkeypatch):
+    slow_compile(monkeypatch, 0.3)
+    monkeypatch.setattr(progress, "NOTICE_SECONDS", 0.05)
+    monkeypatch.setattr(progress, "AUTO_SECONDS", 0.25)  # the compile alone would pass it
+    X, Y = problem()
+    history = model().fit(X, Y, loss="mse", optimizer=minibp.SGD(0.1), epochs=5,
+                          batch_size=10, engine="numba")  # verbose="auto"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == NOTICE
+    assert lines[1].startswith("minibp: compiled in ") and lines[1].endswith(" s")
+    assert len(lines) == 2  # no epoch lines: training took milliseconds
+    assert sum(history.seconds) < 0.3
+
+
+@pytest.mark.parametrize("verbose", [0, "auto"])
+def test_a_quick_compile_or_verbose_0_says_nothing(capsys, monkeypatch, verbose):
+    slow_compile(monkeypatch, 0.3 if verbose == 0 else 0.0)
+    monkeypatch.setattr(progress, "NOTICE_SECONDS", 0.05 if verbose == 0 else 30.0)
+    X, Y = problem()
+    model().fit(X, Y, loss="mse", optimizer=minibp.SGD(0.1), epochs=5, batch_size=10,
+                engine="numba", verbose=verbose)
+    assert capsys.readouterr().out == ""
+
+
+def test_the_notice_is_not_printed_for_a_compile_that_failed(monkeypatch):
+    monkeypatch.setattr(progress, "NOTICE_SECONDS", 0.0)
+    stream = io.StringIO()
+    shown = progress.Progress(1, 10, stream=stream)
+    with pytest.raises(RuntimeError, match="no compiler"):
+        with shown.compiling("numba"):
+            time.sleep(0.1)
+            raise RuntimeError("no compiler")
+    assert stream.getvalue() == NOTICE + "\n"  # the notice, and no "compiled in"
