@@ -69,15 +69,16 @@ class Session:
         self.synced = False  # the layers hold the latest weights; pull before training more
         self.undo = Undo(self)
         self.stepped = False  # a step has run: the gradient buffer holds this fit's
+        self._chosen = None  # (settings, kernels) to_compile chose, for the call after it
 
     def to_compile(self, evaluates: bool = False) -> list:
         """What this fit will run that the process has not compiled (or loaded from the
         cache) yet: the loop and, when the fit ``evaluates`` between epochs, predict's
         kernel; as calls that compile each by running it for no epoch or row (nothing
         changes). fit makes them before it times epochs, so a first fit's compiling (seconds,
-        once per machine) is not counted as training. ~2 us when nothing is left."""
-        settings = update_settings.settings(self.optimizer, self.clip_norm)
-        kernels = self._kernels(settings)
+        once per machine) is not counted as training. The next compiled call reuses the
+        settings and loop read here: call run right after (fit does, past every callback)."""
+        settings, kernels = self._chosen = self._choose()  # the next call's: run comes next
         rng, dtype, pending = self._rng_for(kernels), self.flat.dtype, []
         if (kernels, dtype, rng is None) not in _READY:
             pending.append(functools.partial(self._compile_loop, kernels, settings, rng))
@@ -151,10 +152,10 @@ class Session:
         (engines.specialize) and the generic loop's otherwise; returns the epochs it
         completed."""
         flat, optimizer = self.flat, self.optimizer
-        settings = update_settings.settings(optimizer, self.clip_norm)
+        chosen, self._chosen = self._chosen, None
+        settings, kernels = chosen if chosen is not None else self._choose()
         update = (settings, flat.state[0], flat.state[1], update_settings.lrs_ahead(
             optimizer, min(budget, epochs * self.per_epoch)))
-        kernels = self._kernels(settings)
         rng = self._rng_for(kernels)
         finished = kernels.train_epochs(
             (self.X, self.T, self.w), self.order, rng, self.shuffle, self.batch_size,
@@ -162,6 +163,11 @@ class Session:
             self.report, budget, self.resume)
         self.epoch += finished
         return finished
+
+    def _choose(self) -> tuple:
+        """(settings, kernels) for the next call: the optimizer's settings now, their loop."""
+        settings = update_settings.settings(self.optimizer, self.clip_norm)
+        return settings, self._kernels(settings)
 
     def _rng_for(self, kernels):
         """The generator train_epochs takes: None for a specialized unshuffled loop (see

@@ -116,13 +116,15 @@ class _Loop:
             _call(callback, "set_data", self.X, self.Y)     # optional, see the module's doc
             _call(callback, "set_history", self.history)
             _call(callback, "on_train_begin", {})
-        self._compile()
-        done = 0
+        done, compiled = 0, False
         while done < plan.epochs and not model.stop_training:
             size = self.planner.next_size(plan.epochs - done)
             if self.per_epoch:
                 for callback in plan.callbacks:
                     _call(callback, "on_epoch_begin", done, {})
+            if not compiled:  # right before the first run: see Session.to_compile
+                self._compile()
+                compiled = True
             started = time.perf_counter()
             chunk = self.session.run(size, interrupt)
             seconds = time.perf_counter() - started

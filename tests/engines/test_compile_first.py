@@ -186,3 +186,24 @@ def test_the_notice_is_not_printed_for_a_compile_that_failed(monkeypatch):
             time.sleep(0.1)
             raise RuntimeError("no compiler")
     assert stream.getvalue() == NOTICE + "\n"  # the notice, and no "compiled in"
+
+
+@pytest.mark.parametrize("engine", ["numba", "blas"])
+def test_what_a_callback_changes_before_the_first_epoch_is_what_that_epoch_runs(engine):
+    """to_compile reads the optimizer's settings for the first call; fit calls it after the
+    first on_epoch_begin, so a learning rate set there is the one the first epoch uses."""
+
+    class Warmup(minibp.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.model.optimizer.lr = 0.05 if epoch == 0 else 0.2
+
+    X, Y = problem()
+    fits = []
+    for way in (engine, "numpy"):
+        net = model()
+        history = net.fit(X, Y, loss="mse", optimizer=minibp.SGD(0.9, momentum=0.5),
+                          epochs=2, batch_size=8, seed=2, callbacks=[Warmup()], engine=way,
+                          verbose=0)
+        fits.append((net.layers[0].W.copy(), history.history["loss"]))
+    np.testing.assert_allclose(fits[0][0], fits[1][0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fits[0][1], fits[1][1], rtol=0, atol=1e-12)
