@@ -8,7 +8,7 @@ about twenty spread over the run, and the last. verbose=2: one line per epoch. v
 chapter's millisecond fits print nothing and a long fit is never silent.
 
 Before the first epoch a compiled engine compiles its kernels, or loads them from the cache
-(Session.prepare): seconds on a machine's first fit of a kind of model, then never again.
+(Session.to_compile): seconds on a machine's first fit of a kind of model, then never again.
 When that takes over NOTICE_SECONDS, any verbose but 0 says so in one line, and in one more
 how long it took; then the clock of "auto" starts, so the epochs of a fit that trains in
 milliseconds are not shown because its first compile was slow.
@@ -55,8 +55,8 @@ class Progress:
         self.printed = set()  # epochs whose line was written
 
     def compiling(self, engine: str) -> _CompileNotice:
-        """``with progress.compiling("numba"): session.prepare()``: the notice described
-        above, then the clock of "auto" restarted."""
+        """``with progress.compiling("numba"): ...`` around the calls Session.to_compile
+        gave: the notice described above, then the clock of "auto" restarted."""
         return _CompileNotice(self, engine)
 
     def chunk_done(self, first: int, losses, seconds_each: float, logs: dict) -> None:
