@@ -15,6 +15,9 @@ sigmoid's exp within 2 ulp of NumPy's), and the same on any thread count
 (``can_predict``): each batch's halves of rows through every layer on numba's threads
 (kernels/blas_steps.py's ``forward_rows``).
 
+``to_compile`` says what a fit will compile before it times its first epoch (the steps,
+the predict, or the Python steps' kernels through one step of a copy of the model).
+
 Blocks: the first call runs BLOCK_START steps; each next one as many as took about
 BLOCK_SECONDS, so Ctrl-C is seen within that (after whole steps, as ever), and the Python
 between blocks costs nothing measurable. OpenBLAS runs at one thread from a Session's first
@@ -23,6 +26,7 @@ compiled chunk until it closes (blas_library.one_blas_thread, held by the Sessio
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 import time
@@ -115,12 +119,15 @@ def _forward_arguments(buffers) -> tuple:
 def to_compile(session, evaluates: bool) -> list:
     """What ``session`` (a blas_engine.Session) will run compiled that this process has not
     compiled or loaded yet, as calls that compile it by running it for no step or row
-    (nothing changes): train_steps when its steps can run so, forward_rows when the fit
-    ``evaluates`` between epochs and predict can. Per dtype and depth
-    (numba_engine.Session.to_compile says why fit asks)."""
+    (nothing changes): train_steps when its steps can run so (else one step of a copy, for
+    the Python steps' kernels: _twin_step), forward_rows when the fit ``evaluates`` between
+    epochs and predict can. Per dtype and depth (numba_engine.Session.to_compile says why
+    fit asks)."""
     key, pending = (session.buffers.x.dtype, len(session.buffers.layers)), []
     if why_not(session) is None and ("steps",) + key not in _READY:
         pending.append(lambda: _compile(("steps",) + key, Steps(session).prepare, session))
+    elif why_not(session) is not None and _python_steps(session) not in _READY:
+        pending.append(lambda: _compile(_python_steps(session), _twin_step, session))
     if evaluates and can_predict() and ("predict",) + key not in _READY:
         buffers = session.buffers
         pending.append(lambda: _compile(("predict",) + key, kernels().forward_rows, buffers.x,
@@ -131,6 +138,34 @@ def to_compile(session, evaluates: bool) -> list:
 def _compile(key: tuple, call, *args) -> None:
     call(*args)
     _READY.add(key)
+
+
+def _python_steps(session) -> tuple:
+    """What decides which kernels the Python steps call, with which types."""
+    updater = session.updater
+    return ("python", session.X.dtype, session.X.flags.writeable, tuple(session.buffers.acts),
+            session.loss_id, updater.adam, bool(updater.optimizer.l2),
+            updater.clip_norm is not None, bool(updater.frozen), session.w is not None)
+
+
+def _twin_step(session) -> None:
+    """One step of copies of the layers and the optimizer on the data's first rows, through
+    a Session like ``session``: the Python steps' kernels compiled (or loaded) for the types
+    they will see, nothing of the fit touched. Whatever the copy's step meets (a batch
+    weighing 0, a divergence) is the fit's to meet on its own data, not here's."""
+    rows = min(session.batch_size, len(session.X))
+    weights = None if session.w is None else session.w[:rows, 0]
+    twin = type(session)(copy.deepcopy(session.buffers.layers), session.X[:rows],
+                         session.T[:rows], loss=session.loss,
+                         optimizer=copy.deepcopy(session.optimizer), batch_size=rows,
+                         shuffle=False, seed=None, sample_weight=weights,
+                         clip_norm=session.updater.clip_norm)
+    try:
+        twin.run(1)
+    except (ArithmeticError, ValueError):  # the copy's step only compiles (see above)
+        pass
+    finally:
+        twin.close()
 
 
 class Steps:

@@ -114,7 +114,7 @@ class Session:
         self._one_blas_thread = None  # an ExitStack holding blas_library.one_blas_thread()
 
     def to_compile(self, evaluates: bool = False) -> list:
-        """See blas_compiled.to_compile (the Python steps' kernels compile when first run)."""
+        """What this fit will compile before its first epoch: blas_compiled.to_compile."""
         return blas_compiled.to_compile(self, evaluates)
 
     def run(self, epochs: int, interrupt=None) -> Chunk:

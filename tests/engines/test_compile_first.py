@@ -130,13 +130,38 @@ def test_blas_compiles_the_steps_and_predict_its_fit_runs(monkeypatch, dtype):
         session.close()
 
 
-def test_blas_steps_that_cannot_run_compiled_are_not_compiled(monkeypatch):
+def kernel_signatures(*modules) -> int:
+    """Signatures compiled so far of every numba dispatcher in the modules."""
+    return sum(len(obj.signatures) for module in modules for obj in vars(module).values()
+               if hasattr(obj, "signatures") and hasattr(obj, "py_func"))
+
+
+@pytest.mark.parametrize("options", [{"clip_norm": 1.0}, {"sample_weight": np.arange(40.0)}],
+                         ids=["clipping", "sample-weights"])
+def test_blas_python_steps_compile_by_one_step_of_a_copy(monkeypatch, options):
+    from minibp.engines.kernels import fused, step, updates
+
     monkeypatch.setattr(blas_compiled, "_READY", set())
+    monkeypatch.setattr(blas_compiled, "ENABLED", False)  # the Python steps, whatever else
     rng = np.random.default_rng(0)
     net = minibp.mlp([12, 10, 3], "sigmoid", None, seed=0)
-    session = blas_session(net, rng.normal(size=(40, 12)), np.arange(40) % 3, clip_norm=1.0)
+    optimizer = minibp.Adam(0.01, l2=1e-3)
+    session = blas_engine.Session(net.layers, rng.normal(size=(40, 12)), np.arange(40) % 3,
+                                  loss=minibp.SoftmaxCrossEntropy(), optimizer=optimizer,
+                                  batch_size=16, shuffle=True, seed=0, **options)
     try:
-        assert session.to_compile(evaluates=False) == []  # clipping: the Python steps
+        pending = session.to_compile(evaluates=False)
+        assert len(pending) == 1
+        before = [a.copy() for layer in net.layers for a in (layer.W, layer.b, layer.dW)]
+        pending[0]()
+        after = [a for layer in net.layers for a in (layer.W, layer.b, layer.dW)]
+        for old, new in zip(before, after):
+            np.testing.assert_array_equal(new, old)  # the copy stepped, not the model
+        assert optimizer.steps == 0 and session.to_compile(evaluates=False) == []
+        counts = kernel_signatures(fused, step, updates)
+        session.run(2)
+        assert kernel_signatures(fused, step, updates) == counts  # all compiled before
+        assert optimizer.steps == 6
     finally:
         session.close()
 
