@@ -45,18 +45,39 @@ def session_state(flat, session) -> list[np.ndarray]:
                                session.report, session.resume)]
 
 
-@pytest.mark.parametrize("specialized", [True, False], ids=["specialized", "generic"])
-@pytest.mark.parametrize("shuffle", [False, True], ids=["in-order", "shuffled"])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_numba_compiles_the_signatures_its_fit_runs_and_changes_nothing(
-        monkeypatch, specialized, shuffle, dtype):
+# The chapter's network in order and XOR shuffled, as W1 and W2 fit them (structures the
+# suite compiles anyway: a new one costs seconds), specialized; the generic loop in both dtypes.
+NUMBA_CASES = {
+    "W1-specialized": ("chapter", np.float64, True),
+    "W2-specialized": ("xor", np.float64, True),
+    "W2-generic": ("xor", np.float64, False),
+    "W1-generic-float32": ("chapter", np.float32, False),
+}
+
+
+def numba_session(name):
+    data, dtype, _ = NUMBA_CASES[name]
+    if data == "chapter":
+        net, shuffle = minibp.examples.chapter_network(), False
+        X, Y = minibp.examples.chapter_data()
+    else:
+        net, shuffle = minibp.mlp([2, 5, 1], "sigmoid", "sigmoid", init="uniform01", seed=0), True
+        X, Y = minibp.examples.xor_data()
+    net = net.astype(dtype)
+    optimizer = minibp.SGD(0.5)
+    session = numba_engine.Session(net.layers, X.astype(dtype), Y.astype(dtype),
+                                   loss=minibp.SquaredError(), optimizer=optimizer,
+                                   batch_size=1, shuffle=shuffle, seed=0)
+    return net, X.astype(dtype), optimizer, session
+
+
+@pytest.mark.parametrize("name", list(NUMBA_CASES))
+def test_numba_compiles_the_signatures_its_fit_runs_and_changes_nothing(monkeypatch, name):
+    specialized = NUMBA_CASES[name][2]
     monkeypatch.setattr(numba_engine, "_READY", set())  # as in a new process
     monkeypatch.setattr(specialize, "ENABLED", specialized)
     monkeypatch.setattr(specialize, "MAX_PER_PROCESS", 10**6)  # earlier tests used the 8
-    net, (X, Y) = model(dtype), problem(dtype)
-    optimizer = minibp.SGD(0.3, momentum=0.5)
-    session = numba_engine.Session(net.layers, X, Y, loss=minibp.MSE(), optimizer=optimizer,
-                                   batch_size=4, shuffle=shuffle, seed=3)
+    net, X, optimizer, session = numba_session(name)
     try:
         pending = session.to_compile(evaluates=True)
         assert len(pending) == 2  # the loop, predict's kernel
@@ -104,12 +125,13 @@ def blas_session(net, X, Y, **options):
 
 
 @pytest.mark.skipif(not blas_compiled.can_predict(), reason="NumPy's BLAS cannot be bound")
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_blas_compiles_the_steps_and_predict_its_fit_runs(monkeypatch, dtype):
+@pytest.mark.parametrize("sizes, dtype", [([12, 10, 8, 3], np.float64),
+                                          ([12, 10, 3], np.float32)])  # as compiled elsewhere
+def test_blas_compiles_the_steps_and_predict_its_fit_runs(monkeypatch, sizes, dtype):
     monkeypatch.setattr(blas_compiled, "_READY", set())
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(40, 12)).astype(dtype), np.arange(40) % 3
-    net = minibp.mlp([12, 10, 8, 3], "sigmoid", None, seed=0).astype(dtype)
+    net = minibp.mlp(sizes, "sigmoid", None, seed=0).astype(dtype)
     session = blas_session(net, X, Y)
     try:
         pending = session.to_compile(evaluates=True)
