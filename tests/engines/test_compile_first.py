@@ -30,14 +30,13 @@ NOTICE = ("minibp: compiling the numba engine's kernels for this model (once per
           "then cached) ...")
 
 
-def problem(dtype=np.float64, n=30):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(n, 3)).astype(dtype)
-    return X, (X[:, :1] * X[:, 1:2] > 0).astype(dtype)
+def problem(n=30):
+    X = np.random.default_rng(0).normal(size=(n, 3))
+    return X, (X[:, :1] * X[:, 1:2] > 0).astype(float)
 
 
-def model(dtype=np.float64):
-    return minibp.mlp([3, 6, 1], "tanh", "sigmoid", seed=1).astype(dtype)
+def model():
+    return minibp.mlp([3, 6, 1], "tanh", "sigmoid", seed=1)
 
 
 def session_state(flat, session) -> list[np.ndarray]:
