@@ -27,6 +27,7 @@ compiled chunk until it closes (blas_library.one_blas_thread, held by the Sessio
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import threading
 import time
@@ -123,20 +124,19 @@ def to_compile(session, evaluates: bool) -> list:
     the Python steps' kernels: _twin_step), forward_rows when the fit ``evaluates`` between
     epochs and predict can. Per dtype and depth (numba_engine.Session.to_compile says why
     fit asks)."""
-    key, pending = (session.buffers.x.dtype, len(session.buffers.layers)), []
-    if why_not(session) is None and ("steps",) + key not in _READY:
-        pending.append(lambda: _compile(("steps",) + key, Steps(session).prepare, session))
-    elif why_not(session) is not None and _python_steps(session) not in _READY:
-        pending.append(lambda: _compile(_python_steps(session), _twin_step, session))
-    if evaluates and can_predict() and ("predict",) + key not in _READY:
-        buffers = session.buffers
-        pending.append(lambda: _compile(("predict",) + key, kernels().forward_rows, buffers.x,
-                                        0, *_forward_arguments(buffers)))
-    return pending
+    buffers = session.buffers
+    shape = (buffers.x.dtype, len(buffers.layers))
+    calls = [(("steps",) + shape, lambda: Steps(session).run_no_step(session))
+             if why_not(session) is None else
+             (_python_steps(session), lambda: _twin_step(session))]
+    if evaluates and can_predict():
+        calls.append((("predict",) + shape, lambda: kernels().forward_rows(
+            buffers.x, 0, *_forward_arguments(buffers))))  # for no row
+    return [functools.partial(_compile, key, call) for key, call in calls if key not in _READY]
 
 
-def _compile(key: tuple, call, *args) -> None:
-    call(*args)
+def _compile(key: tuple, call) -> None:
+    call()
     _READY.add(key)
 
 
@@ -189,7 +189,7 @@ class Steps:
         self.result = np.zeros(3)
         self.block = BLOCK_START
 
-    def prepare(self, session) -> None:
+    def run_no_step(self, session) -> None:
         """train_steps for no step: compiled (or loaded), nothing changed."""
         optimizer = session.optimizer
         kernels().train_steps(self.data, session.order, 0, 0, session.batch_size, self.params,

@@ -72,27 +72,27 @@ class Session:
         self._chosen = None  # (settings, kernels) to_compile chose, for the call after it
 
     def to_compile(self, evaluates: bool = False) -> list:
-        """What this fit will run that the process has not compiled (or loaded from the
-        cache) yet: the loop and, when the fit ``evaluates`` between epochs, predict's
-        kernel; as calls that compile each by running it for no epoch or row (nothing
-        changes). fit makes them before it times epochs, so a first fit's compiling (seconds,
-        once per machine) is not counted as training. The next compiled call reuses the
-        settings and loop read here: call run right after (fit does, past every callback)."""
+        """Calls compiling (or loading) what this fit runs that the process has not yet: the
+        loop and, when the fit ``evaluates`` between epochs, predict's kernel, each run for no
+        epoch or row (nothing changes); fit makes them before timing epochs, so compiling is
+        not counted as training. The next compiled call reuses the settings and loop read
+        here: call run right after (fit does, after every callback)."""
         settings, kernels = self._chosen = self._choose()  # the next call's: run comes next
         rng, dtype, pending = self._rng_for(kernels), self.flat.dtype, []
-        if (kernels, dtype, rng is None) not in _READY:
-            pending.append(functools.partial(self._compile_loop, kernels, settings, rng))
+        key = (kernels, dtype, rng is None)
+        if key not in _READY:
+            pending.append(functools.partial(self._compile_loop, key, settings, rng))
         if evaluates and (loop, dtype) not in _READY:
             pending.append(self._compile_predict)
         return pending
 
-    def _compile_loop(self, kernels, settings: np.ndarray, rng) -> None:
-        flat = self.flat
+    def _compile_loop(self, key: tuple, settings: np.ndarray, rng) -> None:
+        flat, kernels = self.flat, key[0]
         update = (settings, flat.state[0], flat.state[1], update_settings.NO_LRS)
         kernels.train_epochs((self.X, self.T, self.w), self.order, rng, self.shuffle,
                              self.batch_size, 0, 0, flat.net, flat.scratch, self.loss_id,
                              update, np.zeros(0), self.report, self.budget, self.resume)
-        _READY.add((kernels, flat.dtype, rng is None))
+        _READY.add(key)
 
     def _compile_predict(self) -> None:
         flat = self.flat
