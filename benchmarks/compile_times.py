@@ -97,17 +97,17 @@ def measure(name: str, specialize: bool, repo=REPO) -> dict[str, float]:
     return {"first fit of a process": first, "compile alone": alone, "load": loaded}
 
 
-def compare(against: Path, repeats: int) -> None:
+def compare(against: Path, repeats: int, structures=STRUCTURES) -> None:
     """The specialized loop's figures with minibp from ``against`` and from here, the two
     alternating in every round; medians and here/there ratios."""
-    rounds = {(name, repo): [] for name in STRUCTURES for repo in (against, REPO)}
+    rounds = {(name, repo): [] for name in structures for repo in (against, REPO)}
     for _ in range(repeats):
-        for name in STRUCTURES:
+        for name in structures:
             for repo in (against, REPO):
                 rounds[name, repo].append(measure(name, True, repo))
     print(f"| structure | figure | {against} | here | here / there |\n| --- | --- | --- | --- "
           "| --- |")
-    for name in STRUCTURES:
+    for name in structures:
         for figure in rounds[name, REPO][0]:
             there, here = (statistics.median(r[figure] for r in rounds[name, repo])
                            for repo in (against, REPO))
@@ -119,9 +119,14 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--against", type=Path, help="another copy of the repository")
+    parser.add_argument("--structures", type=lambda text: text.split(";"), default=STRUCTURES,
+                        help=f"with --against: some of {'; '.join(STRUCTURES)}, separated "
+                        "by semicolons")
     args = parser.parse_args(argv)
     if args.against:
-        return compare(args.against.resolve(), args.repeats)
+        if unknown := set(args.structures) - set(STRUCTURES):
+            parser.error(f"--structures: no structure {sorted(unknown)}; known: {STRUCTURES}")
+        return compare(args.against.resolve(), args.repeats, args.structures)
     rows = []
     for name in STRUCTURES:
         for specialize in (True, False) if name != BLAS else (True,):

@@ -58,7 +58,7 @@ LONGER_ON_PURPOSE = {
     "minibp/engines/kernels/loop.py": "numba's cache watches only the cached function's own "
     "file, so everything the training loop inlines has to live in this one file",
 }
-KERNEL_IMPORTS = {"numpy", "numba", "math"}
+KERNEL_IMPORTS = {"numpy", "numba", "llvmlite", "math"}  # llvmlite: numba's, binds symbols
 MAX_TRACKED_BYTES = 1_000_000
 
 

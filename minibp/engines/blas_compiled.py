@@ -43,7 +43,7 @@ from minibp.engines.update_settings import each_lr
 
 KERNELS = Path(__file__).with_name("kernels")
 PARTS = ("step.py", "fused.py", "updates.py")  # the kernels train_steps calls, pasted whole
-TEMPLATES = ("blas_sigmoid.py", "blas_steps.py")  # pasted below their markers, in order
+TEMPLATES = ("blas_sigmoid.py", "blas_external.py", "blas_steps.py")  # below markers, in order
 ENABLED = os.environ.get("MINIBP_BLAS_STEPS", "1") != "0"
 BLOCK_START, BLOCK_SECONDS = 4, 0.05
 STEPS_DONE, NOT_FINITE, OVERFLOW, WEIGHTLESS = 0, 1, 2, 3  # as in the template
@@ -110,11 +110,13 @@ def predict(buffers, X: np.ndarray, out: np.ndarray) -> None:
 
 
 def _forward_arguments(buffers) -> tuple:
-    """forward_rows' arguments after x and rows: (W, b, A, acts, P, S)."""
+    """forward_rows' arguments after x and rows, its kernels bound: (W, b, A, acts, P, S)."""
     layers, A = buffers.layers, tuple(buffers.A)
     W, b = tuple(layer.W for layer in layers), tuple(layer.b for layer in layers)
     P, S = sigmoid_scratch(buffers.x.dtype, max(a.shape[1] for a in A))
-    return W, b, A, np.array(buffers.acts, np.int64), P, S
+    acts = np.array(buffers.acts, np.int64)
+    kernels().bind_predict(W, b, A, acts, P[0], S[0])
+    return W, b, A, acts, P, S
 
 
 def to_compile(session, evaluates: bool) -> list:
@@ -188,6 +190,8 @@ class Steps:
         self.acts = np.array(buffers.acts, np.int64)
         self.result = np.zeros(3)
         self.block = BLOCK_START
+        kernels().bind_steps(self.data, session.order, self.params, self.buffers, self.acts,
+                             session.loss_id, self.update)
 
     def run_no_step(self, session) -> None:
         """train_steps for no step: compiled (or loaded), nothing changed."""

@@ -9,23 +9,25 @@
   (read as text by minibp.engines.specialize, never imported).
 - ``shuffle``: each epoch's order, NumPy's ``rng.permutation(n)`` drawn in compiled code;
   its text is pasted into each specialized loop's file (imported only by the tests).
-- ``blas_steps`` and ``blas_sigmoid``: the BLAS engine's compiled steps (every phase in two
-  halves on numba's threads, NumPy's own BLAS called from them) and their vectorized
-  sigmoid; templates read as text by minibp.engines.blas_compiled, which pastes them below
-  step.py, fused.py and updates.py into one generated file (never imported).
+- ``blas_steps``, ``blas_sigmoid`` and ``blas_external``: the BLAS engine's compiled steps
+  (every phase in two halves on numba's threads, NumPy's own BLAS called from them), their
+  vectorized sigmoid, and the calls to their kernels through symbols (each kernel compiled
+  once, not again in every parallel loop: blas_external imports numba's llvmlite, which
+  binds the symbols); templates read as text by minibp.engines.blas_compiled, which pastes
+  them below step.py, fused.py and updates.py into one generated file (never imported).
 
-Rules (STYLE.md section 4): import only numpy, numba and math, nothing from minibp; outputs
-passed in, nothing allocated in a step; ``@njit(cache=True)`` without signature strings, so
-nothing compiled at import; no fastmath; kernels do not raise (the Python side validates,
-then trusts them). Where a user's settings can make a kernel divide by zero (a batch whose
-sample weights sum to 0, Adam with eps=0), it is compiled with ``error_model="numpy"``: the
-division gives inf or nan as NumPy's does, and the engine reports it as the NumPy engine
-would. Loops over a range of a flat array taken from a table (``blocks``) run over unsigned
-indices, ``range(np.uint64(start), np.uint64(stop))``: numba then skips its negative-index
-wraparound, which otherwise keeps LLVM from vectorizing the loop (an SGD update of 4096
-values: 4.4 us signed, 1.5 us unsigned). The codes they branch on are given by
-minibp.engines.capabilities, and
-tests/engines/test_capabilities.py checks the constants here against those tables.
+Rules (STYLE.md section 4): import only numpy, numba (and its llvmlite) and math, nothing
+from minibp; outputs passed in, nothing allocated in a step; ``@njit(cache=True)`` without
+signature strings, so nothing compiled at import; no fastmath; kernels do not raise (the
+Python side validates, then trusts them). Where a user's settings can make a kernel divide
+by zero (a batch whose sample weights sum to 0, Adam with eps=0), it is compiled with
+``error_model="numpy"``: the division gives inf or nan as NumPy's does, and the engine
+reports it as the NumPy engine would. Loops over a range of a flat array taken from a table
+(``blocks``) run over unsigned indices, ``range(np.uint64(start), np.uint64(stop))``: numba
+then skips its negative-index wraparound, which otherwise keeps LLVM from vectorizing the
+loop (an SGD update of 4096 values: 4.4 us signed, 1.5 us unsigned). The codes they branch
+on are given by minibp.engines.capabilities, and tests/engines/test_capabilities.py checks
+the constants here against those tables.
 
 Why the modules each carry their own copy of the shared scalar math and update kernels
 (``activate``, ``activation_derivative``, the loss functions, ``sgd_update``,

@@ -11,12 +11,15 @@ kernels/__init__.py says why files hold everything they inline). numba compiles
 gather the batch, per layer X @ W.T through NumPy's own ``cblas_?gemm`` (bound by
 minibp.engines.blas_library), bias and activation, the loss and its gradient, dZ.T @ X and
 dZ @ W, then the optimizer's update; with the step kernels of step.py, fused.py and
-updates.py. Every phase but the loss runs in two halves on numba's threads, OpenBLAS at one
-thread, so products and elementwise work share one pool (two pools fight for the cores:
-docs/performance.md). The results differ from the Python steps' in the last bits only: the
-products' halves, the bias gradients summed per half, and sigmoid's exp (blas_sigmoid.py).
+updates.py, called through their symbols (blas_external.py: each compiled once, not again
+inside every parallel loop), which ``bind_steps`` and ``bind_predict`` bind before
+``train_steps`` and ``forward_rows`` compile or load. Every phase but the loss runs in two
+halves on numba's threads, OpenBLAS at one thread, so products and elementwise work share
+one pool (two pools fight for the cores: docs/performance.md). The results differ from the
+Python steps' in the last bits only: the products' halves, the bias gradients summed per
+half, and sigmoid's exp (blas_sigmoid.py).
 """
-# ruff: noqa: F821 - names from step.py, fused.py, updates.py and blas_sigmoid.py
+# ruff: noqa: F821 - names from step.py, fused.py, updates.py, blas_sigmoid.py, blas_external.py
 
 # -- template --------------------------------------------------------------------------------
 from numba import prange, types
@@ -77,6 +80,34 @@ def activate_rows(Z, b, rows, act, P, S):
         add_bias_activate(Z[:rows], b, act)
 
 
+# The kernels train_steps and forward_rows call, through their symbols (blas_external.py)
+gather_x, activate_x, loss_x = (external(k) for k in (gather_batch, activate_rows, loss_backward))
+derivative_x, update_x = external(derivative_and_bias_gradient), external(update_part)
+
+
+def bind_steps(data, order, params, buffers, acts, loss, update) -> None:
+    """Bind the kernels train_steps calls, for the types of its arguments (as it passes
+    them: a slice of rows of an array has the array's type, an integer is int64)."""
+    X, T, w = data
+    W, b, dW, db = params
+    x, t, A, dZ, wbuf, sq, P, S, db2 = buffers
+    values, grads, state0, state1, halves, adam, settings = update
+    bind(gather_batch, X, T, order, 0, x, t)
+    bind_predict(W, b, A, acts, P[0], S[0])
+    bind(loss_backward, A[-1], t, wbuf, loss, acts[-1], dZ[-1], db[-1], sq)
+    for i in range(1, len(W)):
+        bind(derivative_and_bias_gradient, dZ[i - 1], A[i - 1], acts[i - 1], db2[0])
+    for p in range(len(values)):
+        bind(update_part, values[p], grads[p], state0[p], state1[p], halves[0][p], adam, 0.0,
+             0.0, settings)
+
+
+def bind_predict(W, b, A, acts, P, S) -> None:
+    """Bind the kernels forward_rows calls (P, S: one half's rows of the scratch)."""
+    for i in range(len(W)):
+        bind(activate_rows, A[i], b[i], 0, acts[i], P, S)
+
+
 PARALLEL = {"prange": True, "fusion": False}  # see train_steps: fusion would race
 PARALLEL_UPDATE = 8192  # parameters smaller than this update on one thread
 
@@ -98,7 +129,7 @@ def forward_half(part, rows, x, W, b, A, acts, P, S):
         source, Wi, Ai = x if i == 0 else A[i - 1], W[i], A[i]
         n_out, n_in = Wi.shape
         gemm(NO_TRANS, TRANS, r1 - r0, n_out, n_in, source, r0 * n_in, Wi, 0, Ai, r0 * n_out)
-        activate_rows(Ai[r0:r1], b[i], r1 - r0, acts[i], P, S)
+        activate_x(Ai[r0:r1], b[i], r1 - r0, acts[i], P, S)
 
 
 @njit(cache=True, error_model="numpy", parallel=PARALLEL)
@@ -139,13 +170,13 @@ def train_steps(data, order, first, stop, batch_size, params, buffers, acts, los
     values, grads, state0, state1, halves, adam, settings = update
     n, last = X.shape[0], len(W) - 1
     total, seen = result[0], result[1]
-    finite = np.ones(2, np.bool_)
+    finite = np.empty(2, np.bool_)  # written by each parallel update before it is read
     for s in range(first, stop):
         start = s * batch_size
         rows = min(batch_size, n - start)
         for part in prange(2):
             r0, r1 = half(rows, part)
-            gather_batch(X, T, order, start + r0, x[r0:r1], t[r0:r1])
+            gather_x(X, T, order, start + r0, x[r0:r1], t[r0:r1])
         weight = wbuf[:0]
         if w.shape[0] > 0:
             for r in range(rows):
@@ -159,9 +190,9 @@ def train_steps(data, order, first, stop, batch_size, params, buffers, acts, los
                 gemm(NO_TRANS, TRANS, rows, c1 - c0, n_in, source, 0, Wi, c0 * n_in, Ai, c0)
             for part in prange(2):
                 r0, r1 = half(rows, part)
-                activate_rows(Ai[r0:r1], bi, r1 - r0, act, P[part], S[part])
-        value, share, _ = loss_backward(A[last][:rows], t[:rows], weight, loss, acts[last],
-                                        dZ[last][:rows], db[last], sq)
+                activate_x(Ai[r0:r1], bi, r1 - r0, act, P[part], S[part])
+        value, share, _ = loss_x(A[last][:rows], t[:rows], weight, loss, acts[last],
+                                 dZ[last][:rows], db[last], sq)
         result[2] = value
         for i in range(last, -1, -1):
             source, Wi, dWi, dZi = x if i == 0 else A[i - 1], W[i], dW[i], dZ[i]
@@ -177,8 +208,7 @@ def train_steps(data, order, first, stop, batch_size, params, buffers, acts, los
                 act = acts[i - 1]
                 for part in prange(2):
                     r0, r1 = half(rows, part)
-                    derivative_and_bias_gradient(below[r0:r1], source[r0:r1], act,
-                                                 db2[part][:n_in])
+                    derivative_x(below[r0:r1], source[r0:r1], act, db2[part][:n_in])
                 dbi = db[i - 1]
                 for j in range(n_in):
                     dbi[j] = db2[0, j] + db2[1, j]
@@ -191,13 +221,13 @@ def train_steps(data, order, first, stop, batch_size, params, buffers, acts, los
             value_p, grad, m, v = values[p], grads[p], state0[p], state1[p]
             first_half, second_half = halves[0][p], halves[1][p]
             if value_p.shape[0] < PARALLEL_UPDATE:
-                ok &= update_part(value_p, grad, m, v, first_half, adam, lr, t_adam, settings)
-                ok &= update_part(value_p, grad, m, v, second_half, adam, lr, t_adam, settings)
+                ok &= update_x(value_p, grad, m, v, first_half, adam, lr, t_adam, settings)
+                ok &= update_x(value_p, grad, m, v, second_half, adam, lr, t_adam, settings)
                 continue
             for part in prange(2):
-                finite[part] = update_part(value_p, grad, m, v,
-                                           first_half if part == 0 else second_half, adam, lr,
-                                           t_adam, settings)
+                finite[part] = update_x(value_p, grad, m, v,
+                                        first_half if part == 0 else second_half, adam, lr,
+                                        t_adam, settings)
             ok &= finite[0] and finite[1]
         if not ok:
             return OVERFLOW, s - first
