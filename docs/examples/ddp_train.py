@@ -68,6 +68,8 @@ def worker(rank: int, port: int, out: str) -> None:
             with torch.no_grad():
                 np.save(Path(out) / "torch_predictions.npy",
                         net.module(torch.from_numpy(X)).numpy())
+        dist.barrier()  # both ranks done before either tears the group down (a rank 1 that
+        # went first aborted once in gloo, "terminate called without an active exception")
     finally:
         dist.destroy_process_group()
 
