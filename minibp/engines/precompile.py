@@ -24,7 +24,7 @@ def warmup(dtypes=("float64", "float32"), *, model=None, loss="mse", optimizer="
     engine's kernels, through fit, gradients and predict of a tiny 2-3-2 sigmoid network;
     fit runs twice, with SGD and with Adam, l2, sample weights and clipping, which covers
     every update kernel; the SGD fit and predict compile the BLAS engine's compiled steps and
-    compiled predict for a model of two layers (12-16 s and about 4 s on a new machine;
+    compiled predict for a model of two layers (7.6-8.3 s and 1-1.2 s on a new machine;
     other depths compile at their first fit and predict). The numba engine's fits then run
     a loop compiled for their model's structure (engines.specialize), compiled at a
     structure's first fit: give ``model``
