@@ -11,12 +11,9 @@ steps' to the last bits (the products' halves, the bias gradients' two partial s
 sigmoid's exp within 2 ulp of NumPy's), and the same on any thread count
 (tests/engines/test_blas_compiled.py).
 
-``predict`` does the engine's predict the same way, where the steps can run
-(``can_predict``): each batch's halves of rows through every layer on numba's threads
-(kernels/blas_steps.py's ``forward_rows``).
-
-``to_compile`` says what a fit will compile before it times its first epoch (the steps,
-the predict, or the Python steps' kernels through one step of a copy of the model).
+``predict`` does the engine's predict the same way where the steps can run: each batch's
+halves of rows through every layer on numba's threads (blas_steps.py's ``forward_rows``).
+``to_compile`` says what a fit will compile before it times its first epoch.
 
 Blocks: the first call runs BLOCK_START steps; each next one as many as took about
 BLOCK_SECONDS, so Ctrl-C is seen within that (after whole steps, as ever), and the Python
@@ -98,7 +95,7 @@ def predict(buffers, X: np.ndarray, out: np.ndarray) -> None:
     each batch's two halves on numba's two threads (kernels/blas_steps.py's forward_rows)
     with OpenBLAS at one thread, so that no OpenBLAS thread is left spinning for a compiled
     fit's next epoch. Each batch is copied into buffers.x first: forward_rows is then
-    compiled once per dtype and depth, whatever X's layout or flags."""
+    compiled once per dtype (and blas_steps.padded's depths), whatever X's layout or flags."""
     x, (W, b, A, acts, P, S) = buffers.x, _forward_arguments(buffers)
     forward_rows = kernels().forward_rows
     with blas_library.one_blas_thread():
@@ -106,13 +103,14 @@ def predict(buffers, X: np.ndarray, out: np.ndarray) -> None:
             rows = min(buffers.rows, len(X) - start)
             x[:rows] = X[start:start + rows]
             forward_rows(x, rows, W, b, A, acts, P, S)
-            out[start:start + rows] = A[-1][:rows]
+            out[start:start + rows] = buffers.A[-1][:rows]
 
 
 def _forward_arguments(buffers) -> tuple:
     """forward_rows' arguments after x and rows, its kernels bound: (W, b, A, acts, P, S)."""
-    layers, A = buffers.layers, tuple(buffers.A)
-    W, b = tuple(layer.W for layer in layers), tuple(layer.b for layer in layers)
+    layers, padded = buffers.layers, kernels().padded  # as Steps pads them
+    W, b, A = (padded(layer.W for layer in layers), padded(layer.b for layer in layers),
+               padded(buffers.A))
     P, S = sigmoid_scratch(buffers.x.dtype, max(a.shape[1] for a in A))
     acts = np.array(buffers.acts, np.int64)
     kernels().bind_predict(W, b, A, acts, P[0], S[0])
@@ -179,14 +177,16 @@ class Steps:
         dtype, width = layers[0].W.dtype, max(a.shape[1] for a in buffers.A)  # scratch
         weights = np.empty(0) if session.w is None else session.w.reshape(-1)
         self.data = (session.X, session.T, weights)
-        self.params = tuple(tuple(getattr(layer, name) for layer in layers)
+        padded = kernels().padded  # tuples over layers: one driver for 1-4 layers (5-8, ...)
+        self.params = tuple(padded(getattr(layer, name) for layer in layers)
                             for name in ("W", "b", "dW", "db"))
-        self.buffers = (buffers.x, buffers.t, tuple(buffers.A), tuple(buffers.dZ), buffers.w,
+        self.buffers = (buffers.x, buffers.t, padded(buffers.A), padded(buffers.dZ), buffers.w,
                         buffers.sq, *sigmoid_scratch(dtype, width), np.empty((2, width), dtype))
-        views = updater.views
-        halves = tuple(tuple(_half_block(view[4], part) for view in views) for part in (0, 1))
-        self.update = (*(tuple(view[i] for view in views) for i in range(4)), halves,
-                       updater.adam, updater.settings)
+        views, per_layer = updater.views, len(updater.views) // len(layers)
+        halves = tuple(padded((_half_block(view[4], part) for view in views), per_layer)
+                       for part in (0, 1))
+        self.update = (*(padded((view[i] for view in views), per_layer) for i in range(4)),
+                       halves, updater.adam, updater.settings)
         self.acts = np.array(buffers.acts, np.int64)
         self.result = np.zeros(3)
         self.block = BLOCK_START

@@ -91,3 +91,23 @@ def test_a_new_process_binds_then_loads_the_cached_driver(dtype):
     there = json.loads(done.stdout)
     for mine, theirs in zip(here, there):
         np.testing.assert_array_equal(mine, np.asarray(theirs, mine.dtype))
+
+
+def test_models_of_one_to_four_layers_share_one_compiled_driver():
+    """blas_steps.padded: the driver's tuples over layers hold 4 (then 8, ...) entries, so
+    a new depth of up to 4 layers compiles nothing; a fifth layer compiles once more."""
+    module = blas_compiled.kernels()
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 5)), rng.integers(0, 3, 40)
+
+    def fit(sizes):
+        model = minibp.mlp(sizes, "tanh", None, seed=1)
+        model.fit(X, y, loss="xent", optimizer=minibp.SGD(0.1), epochs=1, batch_size=8,
+                  engine="blas", verbose=0)
+        return len(module.train_steps.signatures), len(module.forward_rows.signatures)
+
+    first = fit([5, 3])
+    assert all(fit(sizes) == first for sizes in ([5, 4, 3], [5, 6, 4, 3], [5, 6, 4, 4, 3]))
+    fit([5, 6, 6, 4, 4, 3])
+    slots = {signature[5][0].count for signature in module.train_steps.signatures}
+    assert 8 in slots and slots <= {4, 8, 16}

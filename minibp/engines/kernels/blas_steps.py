@@ -5,7 +5,7 @@ updates.py, then blas_sigmoid.py's and this file's texts below their markers, an
 it (its name a hash of its text and of the versions, as minibp.engines.specialize names the
 specialized loops, so a changed kernel makes a new file, never a stale one;
 kernels/__init__.py says why files hold everything they inline). numba compiles
-``train_steps`` once per dtype and depth and caches it beside the file.
+``train_steps`` once per dtype (for 1-4 layers, 5-8, ...: ``padded``), cached beside the file.
 
 ``train_steps`` runs a range of an epoch's steps as blas_engine.Session._steps does them:
 gather the batch, per layer X @ W.T through NumPy's own ``cblas_?gemm`` (bound by
@@ -81,21 +81,32 @@ def activate_rows(Z, b, rows, act, P, S):
 
 
 # The kernels train_steps and forward_rows call, through their symbols (blas_external.py)
-gather_x, activate_x, loss_x = (external(k) for k in (gather_batch, activate_rows, loss_backward))
-derivative_x, update_x = external(derivative_and_bias_gradient), external(update_part)
+gather_x, activate_x, loss_x, derivative_x, update_x = (external(k) for k in (
+    gather_batch, activate_rows, loss_backward, derivative_and_bias_gradient, update_part))
+
+
+def padded(arrays, per_layer: int = 1) -> tuple:
+    """``arrays`` (per_layer of them for each layer) as a tuple for 4, 8, 16, ... layers,
+    empty arrays of the same dtype and dimensions after them: the driver's types then depend
+    on the depth only through that size, so every model of up to 4 layers (5 to 8, ...)
+    runs one compiled driver per dtype. The driver reads the depth from acts."""
+    arrays, slots = tuple(arrays), 4
+    while slots * per_layer < len(arrays):
+        slots *= 2
+    filler = np.empty((0,) * arrays[0].ndim, arrays[0].dtype)
+    return arrays + (filler,) * (slots * per_layer - len(arrays))
 
 
 def bind_steps(data, order, params, buffers, acts, loss, update) -> None:
     """Bind the kernels train_steps calls, for the types of its arguments (as it passes
     them: a slice of rows of an array has the array's type, an integer is int64)."""
-    X, T, w = data
-    W, b, dW, db = params
+    (X, T, _), (W, b, _, db), last = data, params, len(acts) - 1
     x, t, A, dZ, wbuf, sq, P, S, db2 = buffers
     values, grads, state0, state1, halves, adam, settings = update
     bind(gather_batch, X, T, order, 0, x, t)
     bind_predict(W, b, A, acts, P[0], S[0])
-    bind(loss_backward, A[-1], t, wbuf, loss, acts[-1], dZ[-1], db[-1], sq)
-    for i in range(1, len(W)):
+    bind(loss_backward, A[last], t, wbuf, loss, acts[last], dZ[last], db[last], sq)
+    for i in range(1, last + 1):
         bind(derivative_and_bias_gradient, dZ[i - 1], A[i - 1], acts[i - 1], db2[0])
     for p in range(len(values)):
         bind(update_part, values[p], grads[p], state0[p], state1[p], halves[0][p], adam, 0.0,
@@ -104,7 +115,7 @@ def bind_steps(data, order, params, buffers, acts, loss, update) -> None:
 
 def bind_predict(W, b, A, acts, P, S) -> None:
     """Bind the kernels forward_rows calls (P, S: one half's rows of the scratch)."""
-    for i in range(len(W)):
+    for i in range(len(acts)):
         bind(activate_rows, A[i], b[i], 0, acts[i], P, S)
 
 
@@ -125,7 +136,7 @@ def forward_half(part, rows, x, W, b, A, acts, P, S):
     layer A = act(source @ W.T + b) on those rows, the source x and then the layer
     before's A. No row depends on another, so the halves need no barrier between layers."""
     r0, r1 = half(rows, part)
-    for i in range(len(W)):
+    for i in range(acts.shape[0]):
         source, Wi, Ai = x if i == 0 else A[i - 1], W[i], A[i]
         n_out, n_in = Wi.shape
         gemm(NO_TRANS, TRANS, r1 - r0, n_out, n_in, source, r0 * n_in, Wi, 0, Ai, r0 * n_out)
@@ -134,7 +145,7 @@ def forward_half(part, rows, x, W, b, A, acts, P, S):
 
 @njit(cache=True, error_model="numpy", parallel=PARALLEL)
 def forward_rows(x, rows, W, b, A, acts, P, S):
-    """The layers' output for x[:rows] (x (rows or more, in)) into A[-1][:rows], each half
+    """The layers' output for x[:rows] (x (rows or more, in)) into A[last][:rows], each half
     of the rows on one of numba's threads: the BLAS engine's predict (blas_compiled.
     predict). W, b, A: tuples over the layers; P, S: sigmoid_rows' scratch, a row per half."""
     for part in prange(2):
@@ -168,7 +179,7 @@ def train_steps(data, order, first, stop, batch_size, params, buffers, acts, los
     W, b, dW, db = params
     x, t, A, dZ, wbuf, sq, P, S, db2 = buffers
     values, grads, state0, state1, halves, adam, settings = update
-    n, last = X.shape[0], len(W) - 1
+    n, last = X.shape[0], acts.shape[0] - 1
     total, seen = result[0], result[1]
     finite = np.empty(2, np.bool_)  # written by each parallel update before it is read
     for s in range(first, stop):
@@ -220,6 +231,8 @@ def train_steps(data, order, first, stop, batch_size, params, buffers, acts, los
         for p in range(len(values)):
             value_p, grad, m, v = values[p], grads[p], state0[p], state1[p]
             first_half, second_half = halves[0][p], halves[1][p]
+            if value_p.shape[0] == 0:  # padded() past the model's parameters
+                continue
             if value_p.shape[0] < PARALLEL_UPDATE:
                 ok &= update_x(value_p, grad, m, v, first_half, adam, lr, t_adam, settings)
                 ok &= update_x(value_p, grad, m, v, second_half, adam, lr, t_adam, settings)
