@@ -111,3 +111,15 @@ def test_models_of_one_to_four_layers_share_one_compiled_driver():
     fit([5, 6, 6, 4, 4, 3])
     slots = {signature[5][0].count for signature in module.train_steps.signatures}
     assert 8 in slots and slots <= {4, 8, 16}
+
+
+def test_read_only_weights_predict_through_the_padded_driver():
+    """scikit-learn's pickle check unpickles a model into read-only memory: padding fills
+    the tuples with entries of the weights' own type, read-only too."""
+    model = fitted()
+    X = np.random.default_rng(3).normal(size=(30, 6))
+    want = model.predict(X, engine="numpy")
+    for layer in model.layers:
+        layer.W.flags.writeable = layer.b.flags.writeable = False
+    got = model.predict(X, engine="blas")
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())

@@ -87,14 +87,14 @@ gather_x, activate_x, loss_x, derivative_x, update_x = (external(k) for k in (
 
 def padded(arrays, per_layer: int = 1) -> tuple:
     """``arrays`` (per_layer of them for each layer) as a tuple for 4, 8, 16, ... layers,
-    empty arrays of the same dtype and dimensions after them: the driver's types then depend
-    on the depth only through that size, so every model of up to 4 layers (5 to 8, ...)
-    runs one compiled driver per dtype. The driver reads the depth from acts."""
+    empty slices of the last one after them (its type: dtype, dimensions, flags such as
+    read-only): the driver's types then depend on the depth only through that size, so every
+    model of up to 4 layers (5 to 8, ...) runs one compiled driver per dtype. The driver
+    reads the depth from acts."""
     arrays, slots = tuple(arrays), 4
     while slots * per_layer < len(arrays):
         slots *= 2
-    filler = np.empty((0,) * arrays[0].ndim, arrays[0].dtype)
-    return arrays + (filler,) * (slots * per_layer - len(arrays))
+    return arrays + (arrays[-1][:0],) * (slots * per_layer - len(arrays))
 
 
 def bind_steps(data, order, params, buffers, acts, loss, update) -> None:
