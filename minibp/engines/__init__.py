@@ -83,11 +83,16 @@ def _engine_module(name: str):
     return module if module is not None else importlib.import_module(_MODULES[name])
 
 
+def engine_name(module) -> str:
+    """The name ("numpy", "numba" or "blas") of an engine module that resolve gave."""
+    return next(name for name, path in _MODULES.items() if path == module.__name__)
+
+
 def macs_per_step(model, rows: int) -> int:
     """Multiply-adds of one forward pass over `rows` rows (backward is about twice this)."""
     return rows * sum((getattr(layer, "in_features", None) or 0)
                       * (getattr(layer, "out_features", None) or 0) for layer in model.layers)
 
 
-__all__ = ["ENGINES", "AUTO_NUMBA_MAX_MACS", "resolve", "choose_engine", "why_not_compiled",
-           "macs_per_step"]
+__all__ = ["ENGINES", "AUTO_NUMBA_MAX_MACS", "resolve", "choose_engine", "engine_name",
+           "why_not_compiled", "macs_per_step"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from minibp.engines import macs_per_step
+from minibp.engines import engine_name, macs_per_step
 from minibp.engines.epochs import INTERRUPTED, ChunkPlanner, Divergence, guess_seconds_per_epoch
 from minibp.engines.evaluation import evaluate
 from minibp.engines.progress import Progress
@@ -142,8 +142,7 @@ class _Loop:
         pending = self.session.to_compile(evaluates=bool(self.plan.validation
                                                          or self.plan.metrics))
         if pending:
-            name = self.engine.__name__.rsplit(".", 1)[-1].removesuffix("_engine")
-            with self.progress.compiling(name):
+            with self.progress.compiling(engine_name(self.engine)):
                 for compile_ in pending:
                     compile_()
 
