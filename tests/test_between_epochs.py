@@ -11,7 +11,7 @@ import pytest
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
-from blas_threads import openblas_threads  # noqa: E402
+from openblas_count import openblas_threads  # noqa: E402
 
 from benchmarks import between_epochs  # noqa: E402
 from minibp.engines import blas_compiled, blas_engine, trainer  # noqa: E402

@@ -1,7 +1,7 @@
 """The BLAS engine's steps in one compiled call: what blas_engine.Session._steps does in
 Python, run by kernels/blas_steps.py's ``train_steps`` over a block of steps at a time, each
-phase of a step in two halves on numba's two threads (docs/engines.md, "The BLAS engine's
-compiled steps").
+phase of a step in two halves on two threads (blas_threads.call; docs/engines.md, "The BLAS
+engine's compiled steps").
 
 Used by a Session when NumPy's BLAS can be called from compiled code
 (minibp.engines.blas_library) and the step is plain: SGD or Adam without l2, clipping or
@@ -11,9 +11,8 @@ steps' to the last bits (the products' halves, the bias gradients' two partial s
 sigmoid's exp within 2 ulp of NumPy's), and the same on any thread count
 (tests/engines/test_blas_compiled.py).
 
-``predict`` does the engine's predict the same way where the steps can run: each batch's
-halves of rows through every layer on numba's threads (blas_steps.py's ``forward_rows``).
-``to_compile`` says what a fit will compile before it times its first epoch.
+blas_predict does the engine's predict the same way where ``can_predict``. ``to_compile``
+says what a fit will compile before it times its first epoch.
 
 Blocks: the first call runs BLOCK_START steps; each next one as many as took about
 BLOCK_SECONDS, so Ctrl-C is seen within that (after whole steps, as ever), and the Python
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minibp.engines import blas_library, specialize
+from minibp.engines import blas_library, blas_threads, specialize
 from minibp.engines.epochs import INTERRUPTED, Divergence, weightless_batch
 from minibp.engines.flat import count_steps
 from minibp.engines.loop_source import MARKER
@@ -40,12 +39,13 @@ from minibp.engines.update_settings import each_lr
 
 KERNELS = Path(__file__).with_name("kernels")
 PARTS = ("step.py", "fused.py", "updates.py")  # the kernels train_steps calls, pasted whole
-TEMPLATES = ("blas_sigmoid.py", "blas_external.py", "blas_steps.py")  # below markers, in order
+TEMPLATES = ("blas_sigmoid.py", "blas_external.py", "blas_barrier.py", "blas_gemm.py",
+             "blas_steps.py")  # below their markers, in this order
 ENABLED = os.environ.get("MINIBP_BLAS_STEPS", "1") != "0"
 BLOCK_START, BLOCK_SECONDS = 4, 0.05
-STEPS_DONE, NOT_FINITE, OVERFLOW, WEIGHTLESS = 0, 1, 2, 3  # as in the template
+STEPS_DONE, NOT_FINITE, OVERFLOW, WEIGHTLESS, STOPPED = 0, 1, 2, 3, 4  # as in the template
 _MODULE: list = []
-_READY: set = set()  # ("steps" or "predict", dtype, depth) compiled: to_compile
+_READY: set = set()  # what to_compile has compiled (or loaded)
 _LOADING = threading.Lock()
 
 
@@ -90,49 +90,17 @@ def can_predict() -> bool:
     return _why_not_here() is None
 
 
-def predict(buffers, X: np.ndarray, out: np.ndarray) -> None:
-    """out (n, outputs) = the layers' output for X (n, in), ``buffers.rows`` rows at a time,
-    each batch's two halves on numba's two threads (kernels/blas_steps.py's forward_rows)
-    with OpenBLAS at one thread, so that no OpenBLAS thread is left spinning for a compiled
-    fit's next epoch. Each batch is copied into buffers.x first: forward_rows is then
-    compiled once per dtype (and blas_steps.padded's depths), whatever X's layout or flags."""
-    x, (W, b, A, acts, P, S) = buffers.x, _forward_arguments(buffers)
-    forward_rows = kernels().forward_rows
-    with blas_library.one_blas_thread():
-        for start in range(0, len(X), buffers.rows):
-            rows = min(buffers.rows, len(X) - start)
-            x[:rows] = X[start:start + rows]
-            forward_rows(x, rows, W, b, A, acts, P, S)
-            out[start:start + rows] = buffers.A[-1][:rows]
-
-
-def _forward_arguments(buffers) -> tuple:
-    """forward_rows' arguments after x and rows, its kernels bound: (W, b, A, acts, P, S)."""
-    layers, padded = buffers.layers, kernels().padded  # as Steps pads them
-    W, b, A = (padded(layer.W for layer in layers), padded(layer.b for layer in layers),
-               padded(buffers.A))
-    P, S = sigmoid_scratch(buffers.x.dtype, max(a.shape[1] for a in A))
-    acts = np.array(buffers.acts, np.int64)
-    kernels().bind_predict(W, b, A, acts, P[0], S[0])
-    return W, b, A, acts, P, S
-
-
-def to_compile(session, evaluates: bool) -> list:
+def to_compile(session) -> list:
     """What ``session`` (a blas_engine.Session) will run compiled that this process has not
-    compiled or loaded yet, as calls that compile it by running it for no step or row
-    (nothing changes): train_steps when its steps can run so (else one step of a copy, for
-    the Python steps' kernels: _twin_step), forward_rows when the fit ``evaluates`` between
-    epochs and predict can. Per dtype and depth (numba_engine.Session.to_compile says why
-    fit asks)."""
-    buffers = session.buffers
-    shape = (buffers.x.dtype, len(buffers.layers))
-    calls = [(("steps",) + shape, lambda: Steps(session).run_no_step(session))
-             if why_not(session) is None else
-             (_python_steps(session), lambda: _twin_step(session))]
-    if evaluates and can_predict():
-        calls.append((("predict",) + shape, lambda: kernels().forward_rows(
-            buffers.x, 0, *_forward_arguments(buffers))))  # for no row
-    return [functools.partial(_compile, key, call) for key, call in calls if key not in _READY]
+    compiled or loaded yet, as calls that compile it by running it for no step (nothing
+    changes): train_steps when its steps can run so, else one step of a copy, for the
+    Python steps' kernels (_twin_step). Per dtype and depth (numba_engine.Session.to_compile
+    says why fit asks; blas_predict.to_compile adds predict's)."""
+    key = ("steps", session.buffers.x.dtype, len(session.buffers.layers))
+    key, call = ((key, lambda: Steps(session).run_no_step(session))
+                 if why_not(session) is None else
+                 (_python_steps(session), lambda: _twin_step(session)))
+    return [] if key in _READY else [functools.partial(_compile, key, call)]
 
 
 def _compile(key: tuple, call) -> None:
@@ -188,7 +156,7 @@ class Steps:
         self.update = (*(padded((view[i] for view in views), per_layer) for i in range(4)),
                        halves, updater.adam, updater.settings)
         self.acts = np.array(buffers.acts, np.int64)
-        self.result = np.zeros(3)
+        self.result = np.zeros(4)
         self.block = BLOCK_START
         kernels().bind_steps(self.data, session.order, self.params, self.buffers, self.acts,
                              session.loss_id, self.update)
@@ -198,7 +166,8 @@ class Steps:
         optimizer = session.optimizer
         kernels().train_steps(self.data, session.order, 0, 0, session.batch_size, self.params,
                               self.buffers, self.acts, session.loss_id, self.update,
-                              each_lr(optimizer, 0), optimizer.steps, self.result)
+                              each_lr(optimizer, 0), optimizer.steps, self.result,
+                              np.zeros(blas_threads.SYNC_SLOTS, np.int64), 0, 1)
 
     def run(self, session, interrupt, last_step: int | None):
         """Session._steps's contract: (mean loss, None) or (None, why it stopped)."""
@@ -216,10 +185,10 @@ class Steps:
         while first < stop:
             count = min(self.block, stop - first)
             started = time.perf_counter()
-            status, made = train(self.data, session.order, first, first + count, batch_size,
-                                 self.params, self.buffers, self.acts, session.loss_id,
-                                 self.update, each_lr(optimizer, count), optimizer.steps,
-                                 result)
+            status, made = blas_threads.call(train, (
+                self.data, session.order, first, first + count, batch_size, self.params,
+                self.buffers, self.acts, session.loss_id, self.update,
+                each_lr(optimizer, count), optimizer.steps, result))
             count_steps(optimizer, made + (status == OVERFLOW))
             session.step += made
             if status != STEPS_DONE:

@@ -23,6 +23,7 @@ import numpy as np
 from minibp.engines import (
     blas_compiled,
     blas_library,
+    blas_predict,
     cache_location,  # noqa: F401  (before the kernels: see it)
 )
 from minibp.engines.blas_buffers import SIGMOID, Buffers, batch_sources
@@ -52,8 +53,7 @@ def forward(buffers, x, A) -> None:
 def _forward(buffers, x, A) -> None:
     """forward's work, inside the caller's np.errstate."""
     inp = x
-    for i, (layer, WT, act, out) in enumerate(zip(buffers.layers, buffers.WT, buffers.acts,
-                                                  A)):
+    for i, (layer, WT, act, out) in enumerate(zip(buffers.layers, buffers.WT, buffers.acts, A)):
         np.matmul(inp, WT, out=out)
         if act == SIGMOID:  # exp in NumPy's SIMD loop: see fused.bias_and_exp_argument
             E = buffers.exp_scratch(i, len(out))
@@ -114,8 +114,10 @@ class Session:
         self._one_blas_thread = None  # an ExitStack holding blas_library.one_blas_thread()
 
     def to_compile(self, evaluates: bool = False) -> list:
-        """What this fit will compile before its first epoch: blas_compiled.to_compile."""
-        return blas_compiled.to_compile(self, evaluates)
+        """What this fit compiles before its first epoch (blas_compiled.to_compile), and
+        for predict when it ``evaluates`` between epochs (blas_predict.to_compile)."""
+        predict = blas_predict.to_compile(self.buffers) if evaluates else []
+        return blas_compiled.to_compile(self) + predict
 
     def run(self, epochs: int, interrupt=None) -> Chunk:
         self.updater.refresh()  # a callback may have frozen parameters or changed settings
@@ -184,9 +186,8 @@ class Session:
         products run between two Python statements, and entering np.errstate costs more
         than some of them)."""
         n, total, seen = len(self.X), 0.0, 0.0
-        buffers, updater, batch_size, order = self.buffers, self.updater, self.batch_size, \
-            self.order
-        X, T, w, loss_id = self.X, self.T, self.w, self.loss_id
+        buffers, updater, order = self.buffers, self.updater, self.order
+        X, T, w, loss_id, batch_size = self.X, self.T, self.w, self.loss_id, self.batch_size
         isfinite = math.isfinite
         for start in range(0, n, batch_size):
             if self.step == last_step:
@@ -232,15 +233,14 @@ def gradients(layers, X, Y, loss) -> None:
 
 
 def predict(layers, X, who: str = "predict") -> np.ndarray:
-    """The layers' output for X (n, in), PREDICT_ROWS rows at a time: compiled, each batch's
-    halves on numba's threads, where the compiled steps can run (blas_compiled.predict),
-    else the products in NumPy's BLAS. (``who``, the caller's name, is for engines that
-    check parameters here; resolve has checked them for this one.)"""
+    """The layers' output for X (n, in), PREDICT_ROWS rows at a time: compiled where the
+    compiled steps can run (blas_predict.predict), else NumPy's products. (``who``, the
+    caller's name, is for engines that check parameters here; resolve has checked them.)"""
     X = np.ascontiguousarray(X, dtype=layers[0].W.dtype)
     out = np.empty((len(X), layers[-1].out_features), X.dtype)
     buffers = Buffers(layers, rows=max(1, min(PREDICT_ROWS, len(X))))
     if blas_compiled.can_predict():
-        blas_compiled.predict(buffers, X, out)
+        blas_predict.predict(buffers, X, out)
         return out
     for start in range(0, len(X), buffers.rows):
         rows = min(buffers.rows, len(X) - start)

@@ -23,6 +23,7 @@ import threading
 import numpy as np
 
 SYMBOLS = {"float32": "minibp_cblas_sgemm", "float64": "minibp_cblas_dgemm"}
+YIELD = "minibp_yield"  # the OS's "let another thread run", for kernels/blas_barrier.py
 CANDIDATES = (("scipy_", "64_"),  # NumPy 2 wheels: scipy_cblas_dgemm64_
               ("", "64_"))        # NumPy 1.22 - 1.26 wheels: cblas_dgemm64_
 _LOCK = threading.Lock()
@@ -52,7 +53,7 @@ def library_paths() -> list[str]:
 def one_blas_thread():
     """``with one_blas_thread():`` NumPy's OpenBLAS runs every product on the thread that
     calls it, then its thread count is put back. The compiled steps cut each product in
-    two and give the halves to numba's two threads; OpenBLAS's own threads would fight them
+    two and give the halves to two threads (blas_threads); OpenBLAS's own threads would fight them
     for the cores (docs/performance.md). Process-wide while it lasts: NumPy's products in
     other threads meanwhile run on one thread too. Fits in several threads at once share
     it: the first in sets it, the last out puts the count back."""
@@ -89,6 +90,17 @@ def _bind() -> str | None:
                 _THREADS["get"], _THREADS["set"] = (getattr(library, names[key])
                                                     for key in ("get", "set"))
                 _THREADS["get"].restype, _THREADS["set"].argtypes = ctypes.c_int, [ctypes.c_int]
+                llvm.add_symbol(YIELD, _yield_address())
                 return None
     return ("NumPy's BLAS is not the OpenBLAS of NumPy's wheels (no cblas_dgemm64_ found "
             f"in {library_paths() or 'numpy.libs or numpy/.dylibs'})")
+
+
+def _yield_address() -> int:
+    """The address of the OS's call that gives the core to another thread: sched_yield
+    (POSIX), SwitchToThread (Windows); both take nothing and return an int."""
+    if os.name == "nt":
+        function = ctypes.WinDLL("kernel32").SwitchToThread
+    else:
+        function = ctypes.CDLL(None).sched_yield
+    return ctypes.cast(function, ctypes.c_void_p).value

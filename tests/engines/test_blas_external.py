@@ -41,8 +41,9 @@ def test_a_caller_calls_its_kernel_and_holds_no_copy_of_it():
     b, A = (np.zeros(5), np.zeros(2)), (np.zeros((4, 5)), np.zeros((4, 2)))
     acts, (P, S) = np.array([1, 0]), blas_compiled.sigmoid_scratch(np.float64, 5)
     module.bind_predict(W, b, A, acts, P[0], S[0])
-    fresh = njit(error_model="numpy", parallel=module.PARALLEL)(module.forward_rows.py_func)
-    fresh(rng.normal(size=(4, 3)), 4, W, b, A, acts, P, S)
+    fresh = njit(error_model="numpy", nogil=True)(module.forward_rows.py_func)
+    fresh(rng.normal(size=(4, 3)), 4, 4, W, b, A, acts, P, S, np.zeros((4, 2)),
+          np.zeros(4, np.int64), 0, 1)
     lines = fresh.inspect_llvm(fresh.signatures[0]).splitlines()
     assert not any("activate_rows" in line for line in lines if line.startswith("define"))
     assert any(f"{module.__name__}_activate_rows_" in line

@@ -19,6 +19,7 @@ import minibp
 from minibp.engines import (
     blas_compiled,
     blas_engine,
+    blas_predict,
     numba_engine,
     progress,
     specialize,
@@ -106,6 +107,7 @@ def test_a_fit_that_compiles_first_trains_exactly_as_one_that_does_not(monkeypat
         if fresh:
             monkeypatch.setattr(numba_engine, "_READY", set())
             monkeypatch.setattr(blas_compiled, "_READY", set())
+            monkeypatch.setattr(blas_predict, "_READY", set())
         net = model()
         history = net.fit(X, Y, loss="mse", optimizer=minibp.Adam(0.01), epochs=3,
                           batch_size=8, seed=5, validation_data=(Xv, Yv), engine=engine,
@@ -128,6 +130,7 @@ def blas_session(net, X, Y, **options):
                                           ([12, 10, 3], np.float32)])  # as compiled elsewhere
 def test_blas_compiles_the_steps_and_predict_its_fit_runs(monkeypatch, sizes, dtype):
     monkeypatch.setattr(blas_compiled, "_READY", set())
+    monkeypatch.setattr(blas_predict, "_READY", set())
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(40, 12)).astype(dtype), np.arange(40) % 3
     net = minibp.mlp(sizes, "sigmoid", None, seed=0).astype(dtype)

@@ -4,8 +4,8 @@ text, never imported.
 minibp.engines.blas_compiled pastes the text below the marker into the compiled steps'
 file, before kernels/blas_steps.py's driver. A numba function that calls another links the
 callee's code into its own and has LLVM optimize it again; each of the driver's parallel
-loops is a function of its own, so every kernel was optimized again in each loop that
-called it and in the driver (the driver's own compile: 8.8 s of 13.5). Called through
+loops was then a function of its own, so every kernel was optimized again in each loop
+that called it and in the driver (the driver's own compile: 8.8 s of 13.5). Called through
 ``external(kernel)``, a kernel is compiled once, on its own, and its callers only call its
 address, found by a symbol name: the generated module's name, the kernel's, and its
 argument types (a first BLAS fit: 14.7 s before, 10.2 s after; docs/performance.md).

@@ -1,64 +1,29 @@
 """The BLAS engine's compiled steps: a template, read as text, never imported.
 
 minibp.engines.blas_compiled writes one Python file: the text of step.py, fused.py and
-updates.py, then blas_sigmoid.py's and this file's texts below their markers, and imports
-it (its name a hash of its text and of the versions, as minibp.engines.specialize names the
-specialized loops, so a changed kernel makes a new file, never a stale one;
-kernels/__init__.py says why files hold everything they inline). numba compiles
-``train_steps`` once per dtype (for 1-4 layers, 5-8, ...: ``padded``), cached beside the file.
+updates.py, then the texts of blas_sigmoid.py, blas_external.py, blas_barrier.py,
+blas_gemm.py and this file below their markers, and imports it (its name a hash of its text
+and of the versions, as minibp.engines.specialize names the specialized loops, so a changed
+kernel makes a new file, never a stale one; kernels/__init__.py says why files hold
+everything they inline). numba compiles ``train_steps`` once per dtype (for 1-4 layers,
+5-8, ...: ``padded``), cached beside the file.
 
 ``train_steps`` runs a range of an epoch's steps as blas_engine.Session._steps does them:
-gather the batch, per layer X @ W.T through NumPy's own ``cblas_?gemm`` (bound by
-minibp.engines.blas_library), bias and activation, the loss and its gradient, dZ.T @ X and
-dZ @ W, then the optimizer's update; with the step kernels of step.py, fused.py and
-updates.py, called through their symbols (blas_external.py: each compiled once, not again
-inside every parallel loop), which ``bind_steps`` and ``bind_predict`` bind before
-``train_steps`` and ``forward_rows`` compile or load. Every phase but the loss runs in two
-halves on numba's threads, OpenBLAS at one thread, so products and elementwise work share
-one pool (two pools fight for the cores: docs/performance.md). The results differ from the
-Python steps' in the last bits only: the products' halves, the bias gradients summed per
-half, and sigmoid's exp (blas_sigmoid.py).
+gather the batch, per layer X @ W.T through NumPy's own ``cblas_?gemm`` (blas_gemm.py),
+bias and activation, the loss and its gradient, dZ.T @ X and dZ @ W, then the optimizer's
+update; with the step kernels of step.py, fused.py and updates.py, called through their
+symbols (blas_external.py: each compiled once, not again in every caller), which
+``bind_steps`` and ``bind_predict`` bind before ``train_steps`` and ``forward_rows`` compile
+or load. Two threads run it at once (minibp.engines.blas_threads), each doing its half of
+every phase but the loss, OpenBLAS at one thread, so products and elementwise work share
+the cores (two pools fight for them: docs/performance.md), and meet between phases
+(blas_barrier.py). The results differ from the Python steps' in the last bits only: the
+products' halves, the bias gradients summed per half, and sigmoid's exp (blas_sigmoid.py).
 """
-# ruff: noqa: F821 - names from step.py, fused.py, updates.py, blas_sigmoid.py, blas_external.py
+# ruff: noqa: F821 - names from the kernels and the templates pasted before this text
 
 # -- template --------------------------------------------------------------------------------
-from numba import prange, types
-from numba.extending import overload
-
-ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # cblas' enums
-STEPS_DONE, NOT_FINITE, OVERFLOW, WEIGHTLESS = 0, 1, 2, 3  # train_steps' status
-
-
-def _gemm_type(real):
-    """cblas_?gemm(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc),
-    64-bit integers, pointers as addresses."""
-    i, p = types.int64, types.uintp
-    return types.void(types.int32, types.int32, types.int32, i, i, i, real, p, i, p, i, real,
-                      p, i)
-
-
-sgemm = types.ExternalFunction("minibp_cblas_sgemm", _gemm_type(types.float32))
-dgemm = types.ExternalFunction("minibp_cblas_dgemm", _gemm_type(types.float64))
-
-
-def gemm(trans_a, trans_b, m, n, k, a, a_off, b, b_off, c, c_off):
-    """C = op(A) @ op(B) on parts of C-contiguous 2-D arrays: op(A) (m, k), op(B) (k, n) and
-    C (m, n) start at the flat offsets a_off, b_off, c_off of a, b, c, each array's width its
-    leading dimension (so a part is a block of columns, or of rows, of the whole)."""
-
-
-@overload(gemm)
-def _gemm(trans_a, trans_b, m, n, k, a, a_off, b, b_off, c, c_off):
-    call = sgemm if a.dtype == types.float32 else dgemm
-    real = a.dtype
-
-    def impl(trans_a, trans_b, m, n, k, a, a_off, b, b_off, c, c_off):
-        size = a.itemsize
-        call(ROW_MAJOR, trans_a, trans_b, m, n, k, real(1.0), a.ctypes.data + a_off * size,
-             a.shape[1], b.ctypes.data + b_off * size, b.shape[1], real(0.0),
-             c.ctypes.data + c_off * size, c.shape[1])
-
-    return impl
+STEPS_DONE, NOT_FINITE, OVERFLOW, WEIGHTLESS, STOPPED = 0, 1, 2, 3, 4  # train_steps' status
 
 
 @njit(cache=True, error_model="numpy")
@@ -119,131 +84,163 @@ def bind_predict(W, b, A, acts, P, S) -> None:
         bind(activate_rows, A[i], b[i], 0, acts[i], P, S)
 
 
-PARALLEL = {"prange": True, "fusion": False}  # see train_steps: fusion would race
-PARALLEL_UPDATE = 8192  # parameters smaller than this update on one thread
+PARALLEL_UPDATE = 8192  # parameters smaller than this are updated by thread 0 alone
 
 
 @njit(cache=True, inline="always")
 def half(size, part):
     """[start, stop) of part 0 or 1 of range(size): the cut is always in two, whatever the
-    thread count, so every result is the same on one thread or many."""
+    thread count, so every result is the same on one thread or two."""
     return size * part // 2, size * (part + 1) // 2
 
 
 @njit(cache=True, error_model="numpy")
-def forward_half(part, rows, x, W, b, A, acts, P, S):
-    """Part 0 or 1 of x's first ``rows`` rows (half(rows, part)) through every layer: per
+def forward_half(part, rows, x, x_row, W, b, A, acts, P, S):
+    """Part 0 or 1 of the ``rows`` rows of x from row x_row on through every layer: per
     layer A = act(source @ W.T + b) on those rows, the source x and then the layer
-    before's A. No row depends on another, so the halves need no barrier between layers."""
+    before's A. No row depends on another, so the halves need no meeting between layers."""
     r0, r1 = half(rows, part)
     for i in range(acts.shape[0]):
         source, Wi, Ai = x if i == 0 else A[i - 1], W[i], A[i]
         n_out, n_in = Wi.shape
-        gemm(NO_TRANS, TRANS, r1 - r0, n_out, n_in, source, r0 * n_in, Wi, 0, Ai, r0 * n_out)
+        first = (x_row + r0) * n_in if i == 0 else r0 * n_in
+        gemm(NO_TRANS, TRANS, r1 - r0, n_out, n_in, source, first, Wi, 0, Ai, r0 * n_out)
         activate_x(Ai[r0:r1], b[i], r1 - r0, acts[i], P, S)
 
 
-@njit(cache=True, error_model="numpy", parallel=PARALLEL)
-def forward_rows(x, rows, W, b, A, acts, P, S):
-    """The layers' output for x[:rows] (x (rows or more, in)) into A[last][:rows], each half
-    of the rows on one of numba's threads: the BLAS engine's predict (blas_compiled.
-    predict). W, b, A: tuples over the layers; P, S: sigmoid_rows' scratch, a row per half."""
-    for part in prange(2):
-        forward_half(part, rows, x, W, b, A, acts, P[part], S[part])
+@njit(cache=True, error_model="numpy", nogil=True)
+def forward_rows(x, n, rows, W, b, A, acts, P, S, out, sync, me, threads):
+    """out[:n] = the layers' output for x[:n] (x (n or more, in)), ``rows`` rows at a time
+    (A's rows): the BLAS engine's predict (blas_compiled.predict). Thread ``me`` of
+    ``threads`` (blas_threads.call) takes its half of every batch's rows, 0 and 1 alone;
+    the threads meet only before a shorter last batch, whose halves cut A elsewhere.
+    W, b, A: tuples over the layers; P, S: sigmoid_rows' scratch, a row per half."""
+    last, met = acts.shape[0] - 1, 0
+    for start in range(0, n, rows):
+        count = min(rows, n - start)
+        if start > 0 and count < rows:  # the last batch's halves take other rows of A
+            met = meet(sync, threads, met)
+        for part in range(me, 2, threads):
+            forward_half(part, count, x, start, W, b, A, acts, P[part], S[part])
+            r0, r1 = half(count, part)
+            result = A[last]
+            for r in range(r0, r1):  # loops: a slice assignment compiles its error's text
+                for c in range(out.shape[1]):
+                    out[start + r, c] = result[r, c]
 
 
-@njit(cache=True, error_model="numpy", parallel=PARALLEL)
+@njit(cache=True, error_model="numpy", nogil=True)
 def train_steps(data, order, first, stop, batch_size, params, buffers, acts, loss, update,
-                lrs, steps_before, result):
+                lrs, steps_before, result, sync, me, threads):
     """Steps first .. stop-1 (0-based) of the epoch in ``order``; returns (status, made):
     STEPS_DONE, or why the step after the ``made`` ones stopped, as Session._steps stops:
     WEIGHTLESS (its weights sum to 0), NOT_FINITE (its loss), OVERFLOW (its update made a
-    value non-finite; the values are then partly updated). result[0], result[1]: the
-    running (weighted) sum of the epoch's losses and their share, carried on from the
-    values they hold, in Session._steps's order; result[2] the last step's loss.
+    value non-finite; the values are then partly updated), STOPPED (the other thread
+    raised). result[0], result[1]: the running (weighted) sum of the epoch's losses and
+    their share, carried on from the values they hold, in Session._steps's order; result[2]
+    the last step's loss.
 
-    Each phase of a step runs in two halves, ``prange(2)``: a product by blocks of its
-    output (OpenBLAS at one thread: blas_library.one_blas_thread), the batch gather, the
-    activations and the derivatives by rows, each update by its parameter's two halves. A
-    phase ends before the next starts; numba's loop fusion is off, since it cannot see a
-    product writing its output through a pointer and would merge phases that depend on each
-    other. The derivatives' bias gradients are summed per half, then the halves added.
+    Run by ``threads`` threads at once (blas_threads.call), this one ``me``: each phase of a
+    step is cut in two halves, thread k doing half k (one thread alone does both), and the
+    threads meet (blas_barrier.meet) before the next phase reads what it wrote. A product
+    by blocks of its output (OpenBLAS at one thread: blas_library.one_blas_thread), the
+    batch gather, the activations and the derivatives by rows, each update by its
+    parameter's two halves; the loss, the bias gradients' two halves added, and the small
+    parameters' updates by thread 0. Every branch depends only on values both threads read
+    after a meeting, so both meet as often and return the same.
 
     data: (X, T, w) (n, in), (n, out), the sample weights (n,) or empty. params: (W, b, dW,
     db), each a tuple over the layers. buffers: (x, t, A, dZ, wbuf, sq, P, S, db2): the
     Buffers' arrays, sigmoid_rows' scratch per half (P, S: 2 rows) and the halves' bias
     gradients (db2: 2 rows). update: (values, grads, state0, state1, halves, adam,
     settings), as blas_update.Updater's views, halves[part] the blocks of each parameter's
-    half; lrs[s - first] the lr of step s."""
+    half; lrs[s - first] the lr of step s. sync: blas_barrier's counters, zero at the call."""
     X, T, w = data
     W, b, dW, db = params
     x, t, A, dZ, wbuf, sq, P, S, db2 = buffers
     values, grads, state0, state1, halves, adam, settings = update
-    n, last = X.shape[0], acts.shape[0] - 1
+    n, last, met = X.shape[0], acts.shape[0] - 1, 0
     total, seen = result[0], result[1]
-    finite = np.empty(2, np.bool_)  # written by each parallel update before it is read
     for s in range(first, stop):
         start = s * batch_size
         rows = min(batch_size, n - start)
-        for part in prange(2):
+        for part in range(me, 2, threads):
             r0, r1 = half(rows, part)
             gather_x(X, T, order, start + r0, x[r0:r1], t[r0:r1])
-        weight = wbuf[:0]
-        if w.shape[0] > 0:
-            for r in range(rows):
-                wbuf[r] = w[order[start + r]]
-            weight = wbuf[:rows]
-        for i in range(last + 1):  # (prange bodies take arrays, not tuples: bound here)
-            source, Wi, bi, Ai, act = x if i == 0 else A[i - 1], W[i], b[i], A[i], acts[i]
+            if w.shape[0] > 0:
+                for r in range(r0, r1):
+                    wbuf[r] = w[order[start + r]]
+        met = meet(sync, threads, met)
+        if met < 0:
+            return STOPPED, s - first
+        for i in range(last + 1):
+            source, Wi, Ai = x if i == 0 else A[i - 1], W[i], A[i]
             n_out, n_in = Wi.shape
-            for part in prange(2):  # A = source @ W.T, by blocks of output columns
+            for part in range(me, 2, threads):  # A = source @ W.T, by blocks of columns
                 c0, c1 = half(n_out, part)
                 gemm(NO_TRANS, TRANS, rows, c1 - c0, n_in, source, 0, Wi, c0 * n_in, Ai, c0)
-            for part in prange(2):
+            met = meet(sync, threads, met)
+            for part in range(me, 2, threads):
                 r0, r1 = half(rows, part)
-                activate_x(Ai[r0:r1], bi, r1 - r0, act, P[part], S[part])
-        value, share, _ = loss_x(A[last][:rows], t[:rows], weight, loss, acts[last],
-                                 dZ[last][:rows], db[last], sq)
-        result[2] = value
+                activate_x(Ai[r0:r1], b[i], r1 - r0, acts[i], P[part], S[part])
+            met = meet(sync, threads, met)
+        if me == 0:
+            weight = wbuf[:rows] if w.shape[0] > 0 else wbuf[:0]
+            result[2], result[3], _ = loss_x(A[last][:rows], t[:rows], weight, loss,
+                                             acts[last], dZ[last][:rows], db[last], sq)
+        met = meet(sync, threads, met)
+        value, share = result[2], result[3]
         for i in range(last, -1, -1):
             source, Wi, dWi, dZi = x if i == 0 else A[i - 1], W[i], dW[i], dZ[i]
             below = dZ[i - 1] if i > 0 else dZi
             n_out, n_in = Wi.shape
-            for part in prange(2):  # dW by blocks of its rows; dZ @ W by blocks of columns
+            for part in range(me, 2, threads):  # dW by blocks of rows, dZ @ W of columns
                 u0, u1 = half(n_out, part)
                 gemm(TRANS, NO_TRANS, u1 - u0, n_in, rows, dZi, u0, source, 0, dWi, u0 * n_in)
                 if i > 0:
                     c0, c1 = half(n_in, part)
                     gemm(NO_TRANS, NO_TRANS, rows, c1 - c0, n_out, dZi, 0, Wi, c0, below, c0)
+            met = meet(sync, threads, met)
             if i > 0:
-                act = acts[i - 1]
-                for part in prange(2):
+                for part in range(me, 2, threads):
                     r0, r1 = half(rows, part)
-                    derivative_x(below[r0:r1], source[r0:r1], act, db2[part][:n_in])
-                dbi = db[i - 1]
-                for j in range(n_in):
-                    dbi[j] = db2[0, j] + db2[1, j]
+                    derivative_x(below[r0:r1], source[r0:r1], acts[i - 1], db2[part][:n_in])
+                met = meet(sync, threads, met)
+                if me == 0:  # read after the next meeting, written again after two more
+                    dbi = db[i - 1]
+                    for j in range(n_in):
+                        dbi[j] = db2[0, j] + db2[1, j]
         if w.shape[0] > 0 and share == 0.0:
             return WEIGHTLESS, s - first
         if not np.isfinite(value):
             return NOT_FINITE, s - first
-        lr, t_adam, ok = lrs[s - first], float(steps_before + s - first + 1), True
-        for p in range(len(values)):
-            value_p, grad, m, v = values[p], grads[p], state0[p], state1[p]
-            first_half, second_half = halves[0][p], halves[1][p]
-            if value_p.shape[0] == 0:  # padded() past the model's parameters
-                continue
-            if value_p.shape[0] < PARALLEL_UPDATE:
-                ok &= update_x(value_p, grad, m, v, first_half, adam, lr, t_adam, settings)
-                ok &= update_x(value_p, grad, m, v, second_half, adam, lr, t_adam, settings)
-                continue
-            for part in prange(2):
-                finite[part] = update_x(value_p, grad, m, v,
-                                        first_half if part == 0 else second_half, adam, lr,
-                                        t_adam, settings)
-            ok &= finite[0] and finite[1]
-        if not ok:
+        lr, t_adam = lrs[s - first], float(steps_before + s - first + 1)
+        sync[FINISHED + me] = update_halves(values, grads, state0, state1, halves, adam, lr,
+                                            t_adam, settings, me, threads)
+        met = meet(sync, threads, met)
+        if sync[FINISHED] == 0 or (threads == 2 and sync[FINISHED + 1] == 0):
             return OVERFLOW, s - first
         total, seen = total + value * share, seen + share
-        result[0], result[1] = total, seen
+        if me == 0:
+            result[0], result[1] = total, seen
     return STEPS_DONE, stop - first
+
+
+@njit(cache=True, error_model="numpy")
+def update_halves(values, grads, state0, state1, halves, adam, lr, t, settings, me, threads):
+    """Thread ``me``'s share of a step's updates (train_steps): its half of each parameter
+    of PARALLEL_UPDATE values or more, and, for thread 0, the smaller ones whole. 1 when
+    every value it wrote is finite, else 0."""
+    ok = True
+    for p in range(len(values)):
+        value, grad, m, v = values[p], grads[p], state0[p], state1[p]
+        if value.shape[0] == 0:  # padded() past the model's parameters
+            continue
+        if value.shape[0] < PARALLEL_UPDATE:
+            if me == 0:
+                ok &= update_x(value, grad, m, v, halves[0][p], adam, lr, t, settings)
+                ok &= update_x(value, grad, m, v, halves[1][p], adam, lr, t, settings)
+            continue
+        for part in range(me, 2, threads):
+            ok &= update_x(value, grad, m, v, halves[part][p], adam, lr, t, settings)
+    return 1 if ok else 0
