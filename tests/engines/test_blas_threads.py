@@ -84,10 +84,14 @@ def test_a_forked_child_fits_with_helpers_of_its_own():
     want = fitted()  # the parent has helpers now
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    child = context.Process(target=fit_in_child, args=(queue,))
+    child = context.Process(target=fit_in_child, args=(queue,), daemon=True)
     child.start()
-    got = queue.get(timeout=120)
-    child.join(timeout=60)
+    try:
+        got = queue.get(timeout=120)  # a child waiting for the parent's helpers never puts
+    finally:
+        child.join(timeout=60)
+        if child.is_alive():
+            child.kill()
     assert child.exitcode == 0
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
