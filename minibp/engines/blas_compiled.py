@@ -40,7 +40,7 @@ from minibp.engines.update_settings import each_lr
 KERNELS = Path(__file__).with_name("kernels")
 PARTS = ("step.py", "fused.py", "updates.py")  # the kernels train_steps calls, pasted whole
 TEMPLATES = ("blas_sigmoid.py", "blas_external.py", "blas_barrier.py", "blas_gemm.py",
-             "blas_steps.py")  # below their markers, in this order
+             "blas_optimizer.py", "blas_steps.py")  # below their markers, in this order
 ENABLED = os.environ.get("MINIBP_BLAS_STEPS", "1") != "0"
 BLOCK_START, BLOCK_SECONDS = 4, 0.05
 STEPS_DONE, NOT_FINITE, OVERFLOW, WEIGHTLESS, STOPPED = 0, 1, 2, 3, 4  # as in the template
@@ -150,11 +150,10 @@ class Steps:
                             for name in ("W", "b", "dW", "db"))
         self.buffers = (buffers.x, buffers.t, padded(buffers.A), padded(buffers.dZ), buffers.w,
                         buffers.sq, *sigmoid_scratch(dtype, width), np.empty((2, width), dtype))
-        views, per_layer = updater.views, len(updater.views) // len(layers)
-        halves = tuple(padded((_half_block(view[4], part) for view in views), per_layer)
-                       for part in (0, 1))
-        self.update = (*(padded((view[i] for view in views), per_layer) for i in range(4)),
-                       halves, updater.adam, updater.settings)
+        views = updater.views  # W, b of each layer: nothing is frozen here (why_not)
+        state0, state1 = (padded((view[i] for view in views), 2) for i in (2, 3))
+        self.update = (state0, state1, _halves(views, len(state0)), updater.adam,
+                       updater.settings)
         self.acts = np.array(buffers.acts, np.int64)
         self.result = np.zeros(4)
         self.block = BLOCK_START
@@ -209,11 +208,12 @@ class Steps:
         self.block = max(1, min(1 << 20, int(count * BLOCK_SECONDS / max(seconds, 1e-9))))
 
 
-def _half_block(block: np.ndarray, part: int) -> np.ndarray:
-    """Part 0 or 1 of a parameter's one block [[0, size, is_matrix]], as the kernels' half()
-    cuts a range."""
-    start, stop, is_matrix = (int(v) for v in block[0])
-    size = stop - start
-    cut = (start + size * part // 2, start + size * (part + 1) // 2)
-    return np.array([[cut[0], cut[1], is_matrix]], np.int64)
-
+def _halves(views, slots: int) -> np.ndarray:
+    """(2, slots, 3): [part, p] the part (0 or 1) of parameter p's one block [[0, size,
+    is_matrix]] (zeros past the last), cut as the kernels' half() cuts a range."""
+    halves = np.zeros((2, slots, 3), np.int64)
+    for p, view in enumerate(views):
+        _, size, is_matrix = (int(v) for v in view[4][0])
+        for part in (0, 1):
+            halves[part, p] = (size * part // 2, size * (part + 1) // 2, is_matrix)
+    return halves

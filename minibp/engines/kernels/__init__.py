@@ -9,12 +9,12 @@
   (read as text by minibp.engines.specialize, never imported).
 - ``shuffle``: each epoch's order, NumPy's ``rng.permutation(n)`` drawn in compiled code;
   its text is pasted into each specialized loop's file (imported only by the tests).
-- ``blas_steps``, ``blas_sigmoid``, ``blas_external``, ``blas_barrier`` and ``blas_gemm``:
-  the BLAS engine's compiled steps (every phase in two halves on two threads, NumPy's own
-  BLAS called from them), their vectorized sigmoid, the calls to their kernels through
-  symbols (each kernel compiled once, not again in every caller: blas_external imports
-  numba's llvmlite, which binds the symbols), where the two threads meet between phases,
-  and the product; templates read as text by minibp.engines.blas_compiled, which pastes
+- ``blas_steps``, ``blas_sigmoid``, ``blas_external``, ``blas_barrier``, ``blas_gemm`` and
+  ``blas_optimizer``: the BLAS engine's compiled steps (every phase in two halves on two
+  threads, NumPy's own BLAS called from them), their vectorized sigmoid, the calls to their
+  kernels through symbols (each kernel compiled once, not again in every caller:
+  blas_external imports numba's llvmlite, which binds the symbols), where the two threads
+  meet between phases, the product, and the optimizer's update by halves; templates read as text by minibp.engines.blas_compiled, which pastes
   them below step.py, fused.py and updates.py into one generated file (never imported).
 
 Rules (STYLE.md section 4): import only numpy, numba (and its llvmlite) and math, nothing

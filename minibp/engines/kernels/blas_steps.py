@@ -2,7 +2,7 @@
 
 minibp.engines.blas_compiled writes one Python file: the text of step.py, fused.py and
 updates.py, then the texts of blas_sigmoid.py, blas_external.py, blas_barrier.py,
-blas_gemm.py and this file below their markers, and imports it (its name a hash of its text
+blas_gemm.py, blas_optimizer.py and this file below their markers, and imports it (its name a hash of its text
 and of the versions, as minibp.engines.specialize names the specialized loops, so a changed
 kernel makes a new file, never a stale one; kernels/__init__.py says why files hold
 everything they inline). numba compiles ``train_steps`` once per dtype (for 1-4 layers,
@@ -11,7 +11,7 @@ everything they inline). numba compiles ``train_steps`` once per dtype (for 1-4 
 ``train_steps`` runs a range of an epoch's steps as blas_engine.Session._steps does them:
 gather the batch, per layer X @ W.T through NumPy's own ``cblas_?gemm`` (blas_gemm.py),
 bias and activation, the loss and its gradient, dZ.T @ X and dZ @ W, then the optimizer's
-update; with the step kernels of step.py, fused.py and updates.py, called through their
+update (blas_optimizer.py); with the step kernels of step.py, fused.py and updates.py, called through their
 symbols (blas_external.py: each compiled once, not again in every caller), which
 ``bind_steps`` and ``bind_predict`` bind before ``train_steps`` and ``forward_rows`` compile
 or load. Two threads run it at once (minibp.engines.blas_threads), each doing its half of
@@ -24,15 +24,6 @@ products' halves, the bias gradients summed per half, and sigmoid's exp (blas_si
 
 # -- template --------------------------------------------------------------------------------
 STEPS_DONE, NOT_FINITE, OVERFLOW, WEIGHTLESS, STOPPED = 0, 1, 2, 3, 4  # train_steps' status
-
-
-@njit(cache=True, error_model="numpy")
-def update_part(params, grads, m, v, blocks, adam, lr, t, settings):
-    """The optimizer's update of params over blocks: updates.adam_update or sgd_update (m
-    the momentum buffer), compiled once rather than inlined at every call."""
-    if adam:
-        return adam_update(params, grads, m, v, blocks, lr, t, settings)
-    return sgd_update(params, grads, m, blocks, lr, settings)
 
 
 @njit(cache=True, error_model="numpy")
@@ -67,15 +58,16 @@ def bind_steps(data, order, params, buffers, acts, loss, update) -> None:
     them: a slice of rows of an array has the array's type, an integer is int64)."""
     (X, T, _), (W, b, _, db), last = data, params, len(acts) - 1
     x, t, A, dZ, wbuf, sq, P, S, db2 = buffers
-    values, grads, state0, state1, halves, adam, settings = update
+    state0, state1, halves, adam, settings = update
     bind(gather_batch, X, T, order, 0, x, t)
     bind_predict(W, b, A, acts, P[0], S[0])
     bind(loss_backward, A[last], t, wbuf, loss, acts[last], dZ[last], db[last], sq)
     for i in range(1, last + 1):
         bind(derivative_and_bias_gradient, dZ[i - 1], A[i - 1], acts[i - 1], db2[0])
-    for p in range(len(values)):
-        bind(update_part, values[p], grads[p], state0[p], state1[p], halves[0][p], adam, 0.0,
-             0.0, settings)
+    for i in range(last + 1):  # parameter 2i: layer i's weights, 2i + 1 its biases
+        for p, value in ((2 * i, W[i].reshape(-1)), (2 * i + 1, b[i])):
+            bind(update_part, value, value, state0[p], state1[p], halves, 0, p, adam, 0.0,
+                 0.0, settings)
 
 
 def bind_predict(W, b, A, acts, P, S) -> None:
@@ -84,7 +76,6 @@ def bind_predict(W, b, A, acts, P, S) -> None:
         bind(activate_rows, A[i], b[i], 0, acts[i], P, S)
 
 
-PARALLEL_UPDATE = 8192  # parameters smaller than this are updated by thread 0 alone
 
 
 @njit(cache=True, inline="always")
@@ -152,13 +143,15 @@ def train_steps(data, order, first, stop, batch_size, params, buffers, acts, los
     data: (X, T, w) (n, in), (n, out), the sample weights (n,) or empty. params: (W, b, dW,
     db), each a tuple over the layers. buffers: (x, t, A, dZ, wbuf, sq, P, S, db2): the
     Buffers' arrays, sigmoid_rows' scratch per half (P, S: 2 rows) and the halves' bias
-    gradients (db2: 2 rows). update: (values, grads, state0, state1, halves, adam,
-    settings), as blas_update.Updater's views, halves[part] the blocks of each parameter's
-    half; lrs[s - first] the lr of step s. sync: blas_barrier's counters, zero at the call."""
+    gradients (db2: 2 rows). update: (state0, state1, halves, adam, settings): the
+    optimizer's state per parameter as blas_update.Updater's views (2i layer i's weights,
+    2i + 1 its biases), halves[part, p] the block of parameter p's half [start, stop,
+    is_matrix]; lrs[s - first] the lr of step s. sync: blas_barrier's counters, zero at the
+    call."""
     X, T, w = data
     W, b, dW, db = params
     x, t, A, dZ, wbuf, sq, P, S, db2 = buffers
-    values, grads, state0, state1, halves, adam, settings = update
+    state0, state1, halves, adam, settings = update
     n, last, met = X.shape[0], acts.shape[0] - 1, 0
     total, seen = result[0], result[1]
     for s in range(first, stop):
@@ -215,8 +208,8 @@ def train_steps(data, order, first, stop, batch_size, params, buffers, acts, los
         if not np.isfinite(value):
             return NOT_FINITE, s - first
         lr, t_adam = lrs[s - first], float(steps_before + s - first + 1)
-        sync[FINISHED + me] = update_halves(values, grads, state0, state1, halves, adam, lr,
-                                            t_adam, settings, me, threads)
+        sync[FINISHED + me] = update_layers(W, b, dW, db, state0, state1, halves, last + 1,
+                                            adam, lr, t_adam, settings, me, threads)
         met = meet(sync, threads, met)
         if sync[FINISHED] == 0 or (threads == 2 and sync[FINISHED + 1] == 0):
             return OVERFLOW, s - first
@@ -224,23 +217,3 @@ def train_steps(data, order, first, stop, batch_size, params, buffers, acts, los
         if me == 0:
             result[0], result[1] = total, seen
     return STEPS_DONE, stop - first
-
-
-@njit(cache=True, error_model="numpy")
-def update_halves(values, grads, state0, state1, halves, adam, lr, t, settings, me, threads):
-    """Thread ``me``'s share of a step's updates (train_steps): its half of each parameter
-    of PARALLEL_UPDATE values or more, and, for thread 0, the smaller ones whole. 1 when
-    every value it wrote is finite, else 0."""
-    ok = True
-    for p in range(len(values)):
-        value, grad, m, v = values[p], grads[p], state0[p], state1[p]
-        if value.shape[0] == 0:  # padded() past the model's parameters
-            continue
-        if value.shape[0] < PARALLEL_UPDATE:
-            if me == 0:
-                ok &= update_x(value, grad, m, v, halves[0][p], adam, lr, t, settings)
-                ok &= update_x(value, grad, m, v, halves[1][p], adam, lr, t, settings)
-            continue
-        for part in range(me, 2, threads):
-            ok &= update_x(value, grad, m, v, halves[part][p], adam, lr, t, settings)
-    return 1 if ok else 0
