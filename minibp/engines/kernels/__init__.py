@@ -14,8 +14,9 @@
   threads, NumPy's own BLAS called from them), their vectorized sigmoid, the calls to their
   kernels through symbols (each kernel compiled once, not again in every caller:
   blas_external imports numba's llvmlite, which binds the symbols), where the two threads
-  meet between phases, the product, and the optimizer's update by halves; templates read as text by minibp.engines.blas_compiled, which pastes
-  them below step.py, fused.py and updates.py into one generated file (never imported).
+  meet between phases, the product, and the optimizer's update by halves; templates read
+  as text by minibp.engines.blas_compiled, which pastes them below step.py, fused.py and
+  updates.py into one generated file (never imported).
 
 Rules (STYLE.md section 4): import only numpy, numba (and its llvmlite) and math, nothing
 from minibp; outputs passed in, nothing allocated in a step; ``@njit(cache=True)`` without

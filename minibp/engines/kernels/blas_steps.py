@@ -2,17 +2,19 @@
 
 minibp.engines.blas_compiled writes one Python file: the text of step.py, fused.py and
 updates.py, then the texts of blas_sigmoid.py, blas_external.py, blas_barrier.py,
-blas_gemm.py, blas_optimizer.py and this file below their markers, and imports it (its name a hash of its text
-and of the versions, as minibp.engines.specialize names the specialized loops, so a changed
-kernel makes a new file, never a stale one; kernels/__init__.py says why files hold
-everything they inline). numba compiles ``train_steps`` once per dtype (for 1-4 layers,
-5-8, ...: ``padded``), cached beside the file.
+blas_gemm.py, blas_optimizer.py and this file below their markers, and imports it (its
+name a hash of its text and of the versions, as minibp.engines.specialize names the
+specialized loops, so a changed kernel makes a new file, never a stale one;
+kernels/__init__.py says why files hold everything they inline). numba compiles
+``train_steps`` once per dtype (for 1-4 layers, 5-8, ...: ``padded``), cached beside the
+file.
 
 ``train_steps`` runs a range of an epoch's steps as blas_engine.Session._steps does them:
 gather the batch, per layer X @ W.T through NumPy's own ``cblas_?gemm`` (blas_gemm.py),
 bias and activation, the loss and its gradient, dZ.T @ X and dZ @ W, then the optimizer's
-update (blas_optimizer.py); with the step kernels of step.py, fused.py and updates.py, called through their
-symbols (blas_external.py: each compiled once, not again in every caller), which
+update (blas_optimizer.py); with the step kernels of step.py, fused.py and updates.py,
+called through their symbols (blas_external.py: each compiled once, not again in every
+caller), which
 ``bind_steps`` and ``bind_predict`` bind before ``train_steps`` and ``forward_rows`` compile
 or load. Two threads run it at once (minibp.engines.blas_threads), each doing its half of
 every phase but the loss, OpenBLAS at one thread, so products and elementwise work share
@@ -74,8 +76,6 @@ def bind_predict(W, b, A, acts, P, S) -> None:
     """Bind the kernels forward_rows calls (P, S: one half's rows of the scratch)."""
     for i in range(len(acts)):
         bind(activate_rows, A[i], b[i], 0, acts[i], P, S)
-
-
 
 
 @njit(cache=True, inline="always")
