@@ -24,9 +24,10 @@ def warmup(dtypes=("float64", "float32"), *, model=None, loss="mse", optimizer="
     engine's kernels, through fit, gradients and predict of a tiny 2-3-2 sigmoid network;
     fit runs twice, with SGD and with Adam, l2, sample weights and clipping, which covers
     every update kernel; the SGD fit and predict compile the BLAS engine's compiled steps
-    and compiled predict, which serve every model of up to four layers (7.6-8.3 s and
-    1.0-1.2 s on a new machine; deeper models compile them again at their first fit and
-    predict). The numba engine's fits then run a loop compiled for their model's structure
+    and compiled predict, which serve every model of up to four layers (8.5-10 s and
+    0.8-1.2 s with the rest of the BLAS fit on a new machine, 0.7x their time before the
+    driver's threads became minibp's own; deeper models compile them again at their first
+    fit and predict). The numba engine's fits then run a loop compiled for their model's structure
     (engines.specialize), compiled at a structure's first fit: give ``model``
     (with the ``loss``, ``optimizer`` and fit options, e.g. batch_size or shuffle, you will
     train it with) to compile that one too, on a copy, in the model's own dtype. Returns
