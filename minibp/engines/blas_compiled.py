@@ -155,6 +155,7 @@ class Steps:
         self.update = (state0, state1, _halves(views, len(state0)), updater.adam,
                        updater.settings)
         self.acts = np.array(buffers.acts, np.int64)
+        self.macs = buffers.rows * sum(layer.W.size for layer in layers)  # a step's
         self.result = np.zeros(4)
         self.block = BLOCK_START
         kernels().bind_steps(self.data, session.order, self.params, self.buffers, self.acts,
@@ -187,7 +188,7 @@ class Steps:
             status, made = blas_threads.call(train, (
                 self.data, session.order, first, first + count, batch_size, self.params,
                 self.buffers, self.acts, session.loss_id, self.update,
-                each_lr(optimizer, count), optimizer.steps, result))
+                each_lr(optimizer, count), optimizer.steps, result), self.macs)
             count_steps(optimizer, made + (status == OVERFLOW))
             session.step += made
             if status != STEPS_DONE:

@@ -28,6 +28,7 @@ def predict(buffers, X: np.ndarray, out: np.ndarray) -> None:
         return
     W, b, A, acts, P, S = forward_arguments(buffers)
     forward_rows = blas_compiled.kernels().forward_rows
+    macs = buffers.rows * sum(layer.W.size for layer in buffers.layers)  # a batch's
     batches = max(1, SLAB_BYTES // (buffers.rows * X.shape[1] * X.itemsize))
     slab_rows = min(len(X), batches * buffers.rows)
     x = np.empty((slab_rows, X.shape[1]), buffers.x.dtype)
@@ -36,7 +37,8 @@ def predict(buffers, X: np.ndarray, out: np.ndarray) -> None:
         for start in range(0, len(X), slab_rows):
             rows = min(slab_rows, len(X) - start)
             x[:rows] = X[start:start + rows]
-            blas_threads.call(forward_rows, (x, rows, buffers.rows, W, b, A, acts, P, S, y))
+            blas_threads.call(forward_rows, (x, rows, buffers.rows, W, b, A, acts, P, S, y),
+                              macs)
             out[start:start + rows] = y[:rows]
 
 

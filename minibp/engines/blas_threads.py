@@ -1,8 +1,9 @@
 """Two threads through one compiled call: the BLAS engine's compiled steps and predict.
 
-``call(function, arguments)`` runs ``function(*arguments, sync, me, threads)`` on the
+``call(function, arguments, macs)`` runs ``function(*arguments, sync, me, threads)`` on the
 calling thread (me 0) and, when numba may use two threads or more (NUMBA_NUM_THREADS, by
-default the machine's CPUs), at the same time on a helper thread (me 1). The function
+default the machine's CPUs) and a step is large enough (TWO_THREADS_MACS), at the same
+time on a helper thread (me 1). The function
 (kernels/blas_steps.py's ``train_steps`` or ``forward_rows``, compiled with ``nogil``) cuts
 each phase of its work in two halves, thread k doing half k or one thread both, and its
 threads meet between phases (kernels/blas_barrier.py). So the cut, and every result, is the
@@ -27,21 +28,27 @@ import numpy as np
 
 ABORT = 1  # sync's slot kernels/blas_barrier.py reads: set when a thread raised
 SYNC_SLOTS = 4  # ARRIVED, ABORT, FINISHED + 0, FINISHED + 1
+TWO_THREADS_MACS = 1_500_000  # smaller steps run on one thread (docs/performance.md)
 _IDLE: list = []
 _LOCK = threading.Lock()
 
 
-def thread_count() -> int:
-    """How many threads a call runs on: two when numba may use two or more, else one."""
-    return 2 if numba.config.NUMBA_NUM_THREADS >= 2 else 1
+def thread_count(macs: int | None = None) -> int:
+    """How many threads a call runs on: two when numba may use two or more and its step (or
+    batch) of ``macs`` multiply-adds (a layer's in x out per row) is TWO_THREADS_MACS or
+    more, else one. Below that, the meetings cost more than the second thread gains."""
+    if numba.config.NUMBA_NUM_THREADS < 2 or (macs is not None and macs < TWO_THREADS_MACS):
+        return 1
+    return 2
 
 
-def call(function, arguments: tuple):
-    """``function(*arguments, sync, me, threads)`` on this thread and, with two threads, a
-    helper's; this thread's result. An exception in either is raised here, after both have
-    returned (the one that did not raise stops at its next meeting)."""
+def call(function, arguments: tuple, macs: int | None = None):
+    """``function(*arguments, sync, me, threads)`` on this thread and, with two threads
+    (thread_count(macs)), a helper's; this thread's result. An exception in either is
+    raised here, after both have returned (the one that did not raise stops at its next
+    meeting)."""
     sync = np.zeros(SYNC_SLOTS, np.int64)
-    if thread_count() == 1:
+    if thread_count(macs) == 1:
         return function(*arguments, sync, 0, 1)
     helper = _take()
     helper.start(function, arguments, sync)

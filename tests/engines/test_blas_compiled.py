@@ -56,6 +56,13 @@ def problem(name, dtype="float64", n=103):
     return model, X, Y, loss, make_optimizer, options
 
 
+@pytest.fixture(autouse=True)
+def two_threads_for_small_steps(monkeypatch):
+    """These models are small enough to run on one thread (blas_threads.TWO_THREADS_MACS):
+    the tests here hold the two threads' path too."""
+    monkeypatch.setattr(blas_threads, "TWO_THREADS_MACS", 0)
+
+
 def trained(name, compiled: bool, monkeypatch, dtype="float64"):
     monkeypatch.setattr(blas_compiled, "ENABLED", compiled)
     model, X, Y, loss, make_optimizer, options = problem(name, dtype)
@@ -243,6 +250,8 @@ import json, sys
 import numpy as np
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests/support"]  # as pytest's pythonpath
 from tests.engines.test_blas_compiled import problem
+from minibp.engines import blas_threads
+blas_threads.TWO_THREADS_MACS = 0  # this model's steps would run on one thread
 model, X, Y, loss, make_optimizer, options = problem("wide-sigmoid-xent-sgd")
 model.fit(X, Y, loss=loss, optimizer=make_optimizer(), epochs=2, seed=1, engine="blas",
           verbose=0, **options)
@@ -261,6 +270,24 @@ def test_one_thread_and_two_give_the_same_weights_bit_for_bit():
                              capture_output=True, text=True).stdout
         weights.append(json.loads(out.splitlines()[-1]))
     assert weights[0] == weights[1]
+
+
+@pytest.mark.skipif(blas_threads.thread_count() < 2, reason="one thread only here")
+def test_small_steps_run_on_one_thread_to_the_same_weights(monkeypatch):
+    """Below TWO_THREADS_MACS a step runs on the calling thread alone (the meetings would
+    cost more than a second thread gains): the same weights to the bit as on two."""
+    module = blas_compiled.kernels()
+    real, threads = module.train_steps, []
+    monkeypatch.setattr(module, "train_steps", lambda *a: threads.append(a[-1]) or real(*a))
+    weights = []
+    for threshold, expected in ((0, 2), (10**12, 1)):
+        monkeypatch.setattr(blas_threads, "TWO_THREADS_MACS", threshold)
+        threads.clear()
+        model, _, _ = trained("sigmoid-xent-sgd", True, monkeypatch)
+        assert set(threads) == {expected}
+        weights.append([p.value.copy() for p in model.parameters()])
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_fits_in_two_threads_at_once_put_the_thread_count_back():
