@@ -89,7 +89,8 @@ def engine_name(module) -> str:
 
 
 def macs_per_step(model, rows: int) -> int:
-    """Multiply-adds of one forward pass over `rows` rows (backward is about twice this)."""
+    """Multiply-adds of one forward pass over `rows` rows (backward is about twice this);
+    `model` a model or anything else with its `layers` (an engine's buffers)."""
     return rows * sum((getattr(layer, "in_features", None) or 0)
                       * (getattr(layer, "out_features", None) or 0) for layer in model.layers)
 

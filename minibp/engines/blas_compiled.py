@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minibp.engines import blas_library, blas_threads, specialize
+from minibp.engines import blas_library, blas_threads, macs_per_step, specialize
 from minibp.engines.epochs import INTERRUPTED, Divergence, weightless_batch
 from minibp.engines.flat import count_steps
 from minibp.engines.loop_source import MARKER
@@ -155,7 +155,7 @@ class Steps:
         self.update = (state0, state1, _halves(views, len(state0)), updater.adam,
                        updater.settings)
         self.acts = np.array(buffers.acts, np.int64)
-        self.macs = buffers.rows * sum(layer.W.size for layer in layers)  # a step's
+        self.macs = macs_per_step(buffers, buffers.rows)  # a step's
         self.result = np.zeros(4)
         self.block = BLOCK_START
         kernels().bind_steps(self.data, session.order, self.params, self.buffers, self.acts,
@@ -164,10 +164,10 @@ class Steps:
     def run_no_step(self, session) -> None:
         """train_steps for no step: compiled (or loaded), nothing changed."""
         optimizer = session.optimizer
-        kernels().train_steps(self.data, session.order, 0, 0, session.batch_size, self.params,
-                              self.buffers, self.acts, session.loss_id, self.update,
-                              each_lr(optimizer, 0), optimizer.steps, self.result,
-                              np.zeros(blas_threads.SYNC_SLOTS, np.int64), 0, 1)
+        blas_threads.alone(kernels().train_steps, (
+            self.data, session.order, 0, 0, session.batch_size, self.params, self.buffers,
+            self.acts, session.loss_id, self.update, each_lr(optimizer, 0), optimizer.steps,
+            self.result))
 
     def run(self, session, interrupt, last_step: int | None):
         """Session._steps's contract: (mean loss, None) or (None, why it stopped)."""

@@ -11,7 +11,7 @@ import functools
 
 import numpy as np
 
-from minibp.engines import blas_compiled, blas_library, blas_threads
+from minibp.engines import blas_compiled, blas_library, blas_threads, macs_per_step
 
 SLAB_BYTES = 1 << 22  # predict copies X into a slab of about this size at a time
 _READY: set = set()  # (dtype, depth) compiled or loaded: to_compile
@@ -28,7 +28,7 @@ def predict(buffers, X: np.ndarray, out: np.ndarray) -> None:
         return
     W, b, A, acts, P, S = forward_arguments(buffers)
     forward_rows = blas_compiled.kernels().forward_rows
-    macs = buffers.rows * sum(layer.W.size for layer in buffers.layers)  # a batch's
+    macs = macs_per_step(buffers, buffers.rows)  # a batch's
     batches = max(1, SLAB_BYTES // (buffers.rows * X.shape[1] * X.itemsize))
     slab_rows = min(len(X), batches * buffers.rows)
     x = np.empty((slab_rows, X.shape[1]), buffers.x.dtype)
@@ -64,6 +64,6 @@ def to_compile(buffers) -> list:
 
 
 def _compile(key: tuple, buffers) -> None:
-    blas_compiled.kernels().forward_rows(buffers.x, 0, buffers.rows, *forward_arguments(buffers),
-                           buffers.A[-1], np.zeros(blas_threads.SYNC_SLOTS, np.int64), 0, 1)
+    blas_threads.alone(blas_compiled.kernels().forward_rows, (
+        buffers.x, 0, buffers.rows, *forward_arguments(buffers), buffers.A[-1]))
     _READY.add(key)

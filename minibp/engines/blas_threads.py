@@ -47,9 +47,9 @@ def call(function, arguments: tuple, macs: int | None = None):
     (thread_count(macs)), a helper's; this thread's result. An exception in either is
     raised here, after both have returned (the one that did not raise stops at its next
     meeting)."""
-    sync = np.zeros(SYNC_SLOTS, np.int64)
     if thread_count(macs) == 1:
-        return function(*arguments, sync, 0, 1)
+        return alone(function, arguments)
+    sync = np.zeros(SYNC_SLOTS, np.int64)
     helper = _take()
     helper.start(function, arguments, sync)
     try:
@@ -62,6 +62,12 @@ def call(function, arguments: tuple, macs: int | None = None):
     if error is not None:
         raise error
     return result
+
+
+def alone(function, arguments: tuple):
+    """``function(*arguments, sync, 0, 1)``: the whole call on this thread (both halves of
+    every phase, no meeting waits)."""
+    return function(*arguments, np.zeros(SYNC_SLOTS, np.int64), 0, 1)
 
 
 def _take() -> _Helper:
