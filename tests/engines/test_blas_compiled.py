@@ -36,6 +36,8 @@ CASES = {  # sizes, hidden activation, output activation, loss, optimizer, fit o
                                        dict(batch_size=1, shuffle=True)),
     "wide-sigmoid-xent-sgd": ([40, 300, 10], "sigmoid", None, "xent",
                               lambda: minibp.SGD(0.1), dict(batch_size=64, shuffle=True)),
+    "one-layer-xent-sgd": ([12, 3], "sigmoid", None, "xent", lambda: minibp.SGD(0.2),
+                           dict(batch_size=8, shuffle=True)),
 }
 
 
@@ -270,6 +272,32 @@ def test_one_thread_and_two_give_the_same_weights_bit_for_bit():
                              capture_output=True, text=True).stdout
         weights.append(json.loads(out.splitlines()[-1]))
     assert weights[0] == weights[1]
+
+
+ONE_LAYER_FIRST = """
+import sys
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests/support"]  # as pytest's pythonpath
+from tests.engines.test_blas_compiled import problem
+for name in sys.argv[2:]:
+    model, X, Y, loss, make_optimizer, options = problem(name)
+    model.fit(X, Y, loss=loss, optimizer=make_optimizer(), epochs=1, seed=1, engine="blas",
+              verbose=0, **options)
+    print(name, float(model.layers[0].W.sum()))
+"""
+
+
+def test_a_one_layer_model_first_in_a_process_loads_the_cached_steps():
+    """The driver serves one to four layers and calls every kernel at any depth, so a
+    process whose first BLAS fit has one layer must bind them all before loading the
+    driver a deeper model compiled: a symbol left unbound made the load crash the process
+    (a segmentation fault) and, on an empty cache, the compile fail."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    runs = [["sigmoid-xent-sgd"], ["one-layer-xent-sgd"], ["one-layer-xent-sgd"]]
+    printed = [subprocess.run([sys.executable, "-c", ONE_LAYER_FIRST, root, *names],
+                              capture_output=True, text=True) for names in runs]
+    for names, run in zip(runs, printed):
+        assert run.returncode == 0, (names, run.returncode, run.stderr[-2000:])
+    assert printed[1].stdout == printed[2].stdout  # the second one loads from the cache
 
 
 @pytest.mark.skipif(blas_threads.thread_count() < 2, reason="one thread only here")

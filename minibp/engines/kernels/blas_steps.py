@@ -66,6 +66,8 @@ def bind_steps(data, order, params, buffers, acts, loss, update) -> None:
     bind(loss_backward, A[last], t, wbuf, loss, acts[last], dZ[last], db[last], sq)
     for i in range(1, last + 1):
         bind(derivative_and_bias_gradient, dZ[i - 1], A[i - 1], acts[i - 1], db2[0])
+    if last == 0:  # one layer: train_steps' code calls it all the same (a driver loaded
+        bind(derivative_and_bias_gradient, dZ[0], x, acts[0], db2[0])  # unbound crashes)
     for i in range(last + 1):  # parameter 2i: layer i's weights, 2i + 1 its biases
         for p, value in ((2 * i, W[i].reshape(-1)), (2 * i + 1, b[i])):
             bind(update_part, value, value, state0[p], state1[p], halves, 0, p, adam, 0.0,
