@@ -7,8 +7,10 @@ the crossover and blas above it; minibp.engines.AUTO_NUMBA_MAX_MACS holds the th
 and docs/performance.md records the figures.
 
     python benchmarks/crossover.py
+    python benchmarks/crossover.py --near   # a finer grid around the threshold
 """
 
+import argparse
 import statistics
 import time
 
@@ -19,6 +21,15 @@ from minibp.engines import macs_per_step
 
 SAMPLES, REPEATS = 2048, 5
 ENGINES = ("numba", "blas", "numpy")
+GRID = {  # sizes: batches
+    "wide": {(16, 8, 4): (1, 8, 32, 128), (64, 32, 10): (1, 8, 32, 128),
+             (64, 128, 10): (1, 8, 32, 128), (256, 128, 10): (1, 8, 32, 128),
+             (784, 256, 10): (1, 8, 32, 128)},
+    "near": {(16, 8, 4): (1, 4, 16, 32, 64), (16, 32, 4): (1, 4, 8, 16),
+             (32, 16, 10): (1, 4, 8), (32, 32, 10): (1, 2, 4), (64, 32, 10): (1, 2),
+             (8, 64, 64, 2): (1, 2, 4), (4, 16, 16, 16, 2): (1, 4, 8, 16),
+             (2, 2, 2): (1, 128), (2, 5, 2): (1, 4)},
+}
 
 
 def one_epoch(model, X, Y, batch, engine):
@@ -28,24 +39,32 @@ def one_epoch(model, X, Y, batch, engine):
     return time.perf_counter() - started
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--near", action="store_true",
+                        help="a finer grid of small models around the threshold")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help="comma-separated, of " + ", ".join(ENGINES))
+    args = parser.parse_args(argv)
+    engines = args.engines.split(",")
     rng = np.random.default_rng(0)
     minibp.warmup(("float64",))
-    print(f"{'sizes':<18}{'batch':>6}{'MACs/step':>12}" + "".join(f"{e:>9}" for e in ENGINES)
+    print(f"{'sizes':<18}{'batch':>6}{'MACs/step':>12}" + "".join(f"{e:>9}" for e in engines)
           + "   (time / fastest)")
-    for sizes in ([16, 8, 4], [64, 32, 10], [64, 128, 10], [256, 128, 10], [784, 256, 10]):
+    for sizes, batches in GRID["near" if args.near else "wide"].items():
+        sizes = list(sizes)
         X = rng.normal(size=(SAMPLES, sizes[0]))
         Y = rng.integers(0, sizes[-1], size=SAMPLES)
-        for batch in (1, 8, 32, 128):
+        for batch in batches:
             model = minibp.mlp(sizes, "sigmoid", seed=0)
-            times = {engine: [] for engine in ENGINES}
+            times = {engine: [] for engine in engines}
             for _ in range(REPEATS):
                 for engine in times:
                     times[engine].append(one_epoch(model, X, Y, batch, engine))
             medians = {e: statistics.median(t) for e, t in times.items()}
             best = min(medians.values())
             print(f"{str(sizes):<18}{batch:>6}{macs_per_step(model, batch):>12,}"
-                  + "".join(f"{medians[e] / best:>9.2f}" for e in ENGINES))
+                  + "".join(f"{medians[e] / best:>9.2f}" for e in engines))
 
 
 if __name__ == "__main__":

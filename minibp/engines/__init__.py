@@ -25,8 +25,10 @@ ENGINES = ("auto", "numpy", "numba", "blas")
 _MODULES = {name: f"minibp.engines.{name}_engine" for name in ENGINES[1:]}
 
 # "auto" leaves a step to the whole-run compiled loop up to this many multiply-adds (batch
-# rows x sum of in*out over layers); above it the BLAS engine wins. Measured by
-# benchmarks/crossover.py; see docs/performance.md.
+# rows x sum of in*out over layers) where the BLAS engine would run its compiled steps, and
+# up to AUTO_NUMBA_MAX_MACS where it would step in Python (l2, clipping, frozen parameters);
+# above, the BLAS engine wins. Measured by benchmarks/crossover.py; see docs/performance.md.
+AUTO_NUMBA_MAX_MACS_COMPILED = 2_000
 AUTO_NUMBA_MAX_MACS = 10_000
 
 
@@ -73,7 +75,22 @@ def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1,
         return engine
     if reason:
         return "numpy"
-    return "numba" if macs_per_step(model, rows) <= AUTO_NUMBA_MAX_MACS else "blas"
+    return _numba_or_blas(model, optimizer, rows, options or {})
+
+
+def _numba_or_blas(model, optimizer, rows: int, options: dict) -> str:
+    """The faster compiled engine for a step of ``rows`` rows: the BLAS engine's compiled
+    steps catch up with the whole-run loop sooner than its Python steps do."""
+    macs = macs_per_step(model, rows)
+    if macs <= AUTO_NUMBA_MAX_MACS_COMPILED:
+        return "numba"
+    if macs > AUTO_NUMBA_MAX_MACS:
+        return "blas"
+    from minibp.engines import blas_compiled  # numba with it: the band is compiled either way
+
+    frozen = any(p.frozen for layer in model.layers for p in layer.parameters())
+    why_not = blas_compiled.why_not_steps(optimizer, bool(options.get("clip_norm")), frozen)
+    return "blas" if why_not is None else "numba"
 
 
 def _engine_module(name: str):
@@ -95,5 +112,5 @@ def macs_per_step(model, rows: int) -> int:
                       * (getattr(layer, "out_features", None) or 0) for layer in model.layers)
 
 
-__all__ = ["ENGINES", "AUTO_NUMBA_MAX_MACS", "resolve", "choose_engine", "engine_name",
-           "why_not_compiled", "macs_per_step"]
+__all__ = ["ENGINES", "AUTO_NUMBA_MAX_MACS", "AUTO_NUMBA_MAX_MACS_COMPILED", "resolve",
+           "choose_engine", "engine_name", "why_not_compiled", "macs_per_step"]

@@ -73,7 +73,15 @@ def _why_not_here() -> str | None:
 def why_not(session) -> str | None:
     """None when ``session``'s steps can run compiled, else why they cannot."""
     updater = session.updater
-    if ENABLED and (updater.optimizer.l2 or updater.clip_norm is not None or updater.frozen):
+    return why_not_steps(updater.optimizer, updater.clip_norm is not None,
+                         bool(updater.frozen))
+
+
+def why_not_steps(optimizer, clipped: bool, frozen: bool) -> str | None:
+    """None when steps with ``optimizer`` (None: no update, as predict), clipped or not,
+    some parameters frozen or not, can run compiled in this process, else why not (also
+    for engines.choose_engine, before any Session exists)."""
+    if ENABLED and (getattr(optimizer, "l2", 0) or clipped or frozen):
         return "l2, clipping or frozen parameters: gradients are summed before the update"
     return _why_not_here()
 
