@@ -75,17 +75,19 @@ def choose_engine(engine: str, model, loss=None, optimizer=None, rows: int = 1,
         return engine
     if reason:
         return "numpy"
-    return _numba_or_blas(model, optimizer, rows, options or {})
+    return _numba_or_blas(model, optimizer, rows, options)
 
 
-def _numba_or_blas(model, optimizer, rows: int, options: dict) -> str:
-    """The faster compiled engine for a step of ``rows`` rows: the BLAS engine's compiled
-    steps catch up with the whole-run loop sooner than its Python steps do."""
+def _numba_or_blas(model, optimizer, rows: int, options: dict | None) -> str:
+    """The faster compiled engine for ``rows`` rows at a time. A fit (``options`` given)
+    whose BLAS steps would run compiled hands over at AUTO_NUMBA_MAX_MACS_COMPILED; other
+    fits, and predict, evaluate, train_step and gradients (the BLAS engine's Python steps
+    and predict, with their fixed costs), at AUTO_NUMBA_MAX_MACS."""
     macs = macs_per_step(model, rows)
-    if macs <= AUTO_NUMBA_MAX_MACS_COMPILED:
-        return "numba"
     if macs > AUTO_NUMBA_MAX_MACS:
         return "blas"
+    if macs <= AUTO_NUMBA_MAX_MACS_COMPILED or options is None:
+        return "numba"
     from minibp.engines import blas_compiled  # numba with it: the band is compiled either way
 
     frozen = any(p.frozen for layer in model.layers for p in layer.parameters())

@@ -169,27 +169,31 @@ def test_auto_picks_numba_for_small_steps_blas_for_large_ones_numpy_for_the_rest
 def test_auto_between_the_thresholds_picks_blas_only_where_its_steps_run_compiled(
         monkeypatch):
     """From AUTO_NUMBA_MAX_MACS_COMPILED to AUTO_NUMBA_MAX_MACS multiply-adds a step, the
-    BLAS engine wins only with its compiled steps; l2, clipping and frozen parameters make
-    it step in Python, and the whole-run loop keeps such fits (benchmarks/crossover.py)."""
+    BLAS engine wins only in a fit with its compiled steps; l2, clipping and frozen
+    parameters make it step in Python, and the whole-run loop keeps such fits
+    (benchmarks/crossover.py), as it keeps predict and single steps there."""
     from minibp.engines import AUTO_NUMBA_MAX_MACS_COMPILED, blas_compiled
 
     model, loss = minibp.mlp([32, 32, 10]), minibp.SquaredError()
     rows = 4  # 5,376 multiply-adds
     assert AUTO_NUMBA_MAX_MACS_COMPILED < 4 * (32 * 32 + 32 * 10) <= AUTO_NUMBA_MAX_MACS
     compiled = blas_compiled.why_not_steps(minibp.SGD(), False, False) is None
-    assert choose_engine("auto", model, loss, minibp.SGD(), rows=rows) == (
-        "blas" if compiled else "numba")
-    assert choose_engine("auto", model, loss, minibp.Adam(), rows=rows) == (
-        "blas" if compiled else "numba")
-    assert choose_engine("auto", model, loss, minibp.SGD(l2=1e-4), rows=rows) == "numba"
+    fit = {"sample_weight": False, "clip_norm": False}  # fit's options: only fit gives them
+    for optimizer in (minibp.SGD(), minibp.Adam()):
+        assert choose_engine("auto", model, loss, optimizer, rows=rows, options=fit) == (
+            "blas" if compiled else "numba")
+        assert choose_engine("auto", model, loss, optimizer, rows=rows) == "numba"  # a step
+    assert choose_engine("auto", model, rows=rows) == "numba"  # predict, evaluate
+    assert choose_engine("auto", model, loss, minibp.SGD(l2=1e-4), rows=rows,
+                         options=fit) == "numba"
     assert choose_engine("auto", model, loss, minibp.SGD(), rows=rows,
-                         options={"clip_norm": True}) == "numba"
+                         options=dict(fit, clip_norm=True)) == "numba"
     model[0].freeze("b")
-    assert choose_engine("auto", model, loss, minibp.SGD(), rows=rows) == "numba"
+    assert choose_engine("auto", model, loss, minibp.SGD(), rows=rows, options=fit) == "numba"
     model[0].unfreeze()
     monkeypatch.setattr(blas_compiled, "ENABLED", False)  # MINIBP_BLAS_STEPS=0
-    assert choose_engine("auto", model, loss, minibp.SGD(), rows=rows) == "numba"
-    assert choose_engine("auto", model, loss, minibp.SGD(), rows=1) == "numba"  # 1,344
+    assert choose_engine("auto", model, loss, minibp.SGD(), rows=rows, options=fit) == "numba"
+    assert choose_engine("auto", model, loss, minibp.SGD(), rows=1, options=fit) == "numba"
     assert choose_engine("auto", model, loss, minibp.SGD(), rows=8) == "blas"  # 10,752
 
 
