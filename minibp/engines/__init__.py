@@ -18,7 +18,7 @@ import importlib
 import sys
 
 from minibp.engines.capabilities import why_not_compiled
-from minibp.engines.checks import check_parameters
+from minibp.engines.checks import check_parameters, check_writable
 from minibp.errors import check_samples, expect_choice
 
 ENGINES = ("auto", "numpy", "numba", "blas")
@@ -55,6 +55,8 @@ def resolve(engine: str, model, X, loss=None, optimizer=None, *, rows: int | Non
     module = _engine_module(name)
     check_parameters(model.layers, who,
                      finite=not getattr(module, "CHECKS_FINITE_PARAMETERS", False))
+    if optimizer is not None:  # fit, train_step: the parameters change in place
+        check_writable(model.layers, who)
     check_input = getattr(model.layers[0], "check_input", None)
     if check_input is not None:
         X = check_input(X)

@@ -238,13 +238,13 @@ def predict(layers, X, who: str = "predict") -> np.ndarray:
     caller's name, is for engines that check parameters here; resolve has checked them.)"""
     X = np.ascontiguousarray(X, dtype=layers[0].W.dtype)
     out = np.empty((len(X), layers[-1].out_features), X.dtype)
-    buffers = Buffers(layers, rows=max(1, min(PREDICT_ROWS, len(X))))
+    rows = max(1, min(PREDICT_ROWS, len(X)))
     if blas_compiled.can_predict():
-        blas_predict.predict(buffers, X, out)
+        blas_predict.predict(layers, X, out, rows)
         return out
-    for start in range(0, len(X), buffers.rows):
-        rows = min(buffers.rows, len(X) - start)
-        x, _, A, _ = buffers.batch(rows)
-        forward(buffers, X[start:start + rows], A)
-        out[start:start + rows] = A[-1]
+    buffers = Buffers(layers, rows=rows)
+    for start in range(0, len(X), rows):
+        A = buffers.batch(min(rows, len(X) - start))[2]
+        forward(buffers, X[start:start + len(A[-1])], A)
+        out[start:start + len(A[-1])] = A[-1]
     return out

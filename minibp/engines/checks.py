@@ -22,6 +22,22 @@ def check_parameters(layers, who: str, finite: bool = True) -> None:
             check(who) if finite else check(who, finite=False)
 
 
+def check_writable(layers, who: str) -> None:
+    """Training updates every parameter in place: a read-only one (a view made read-only,
+    np.load(..., mmap_mode="r")) gets a ValueError naming it before any step, instead of
+    each engine failing in its own words halfway."""
+    for i, layer in enumerate(layers):
+        dense = isinstance(getattr(layer, "W", None), np.ndarray)  # no records made: fast
+        named = ((("W", layer.W), ("b", layer.b)) if dense else
+                 ((p.name, p.value) for p in getattr(layer, "parameters", list)()))
+        for name, value in named:
+            if isinstance(value, np.ndarray) and not value.flags.writeable:
+                raise ValueError(
+                    f"{who}: model[{i}].{name} is read-only; training updates the "
+                    f"parameters in place, so give the layer a writable copy "
+                    f"(layer.{name} = np.array(layer.{name}))")
+
+
 def kernel_array(values: np.ndarray, dtype) -> np.ndarray:
     """values as the kernels take data: C-contiguous, native byte order, ``dtype`` and
     writeable. Fortran-ordered, strided, reversed or big-endian arrays are copied; so are

@@ -131,12 +131,13 @@ class FlatModel:
             for p, part in self.trained:
                 self.state[k, part] = optimizer.state(p)[name].ravel()
 
-    def push(self, optimizer=None, grads: bool = True) -> None:
-        """Write values and (``grads``) gradients, and the optimizer's state of the parameters
-        trained, back into the layers' and the optimizer's own arrays, in place."""
+    def push(self, optimizer=None, grads: bool = True, values: bool = True) -> None:
+        """Write ``values`` and ``grads`` (gradients), and the optimizer's state of the
+        parameters trained, back into the layers' and the optimizer's own arrays, in place."""
         for layer, (W, b, dW, db) in zip(self.layers, self._views):
-            layer.W[...] = W  # into the layer's own arrays (views of them stay true)
-            layer.b[...] = b
+            if values:
+                layer.W[...] = W  # into the layer's own arrays (views of them stay true)
+                layer.b[...] = b
             if grads:
                 layer.dW[...] = dW
                 layer.db[...] = db

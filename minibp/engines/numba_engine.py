@@ -232,7 +232,7 @@ def gradients(layers, X, Y, loss) -> None:
         X, T = (a.ravel() for a in training_arrays(layers, X, Y, loss))
         loop.batch_loss_and_gradients(X, 0, T, 0, _NO_WEIGHTS, 0, rows, flat.net, flat.acts,
                                       flat.deltas, loss_code(loss))
-        flat.push()
+        flat.push(values=False)  # nothing trained: read-only parameters stay untouched
     finally:
         IDLE.give_back(flat)
 

@@ -197,6 +197,30 @@ def test_auto_between_the_thresholds_picks_blas_only_where_its_steps_run_compile
     assert choose_engine("auto", model, loss, minibp.SGD(), rows=8) == "blas"  # 10,752
 
 
+@pytest.mark.parametrize("engine", ["numpy"] + COMPILED)
+def test_read_only_parameters_give_gradients_and_refuse_training_by_name(engine):
+    """gradients, predict and evaluate only read the parameters; fit and train_step update
+    them in place, and say which one cannot be written before any step (each engine had
+    failed in its own words: numba's write-back, a TypingError, NumPy's out=)."""
+    model = minibp.mlp([5, 4, 3], "tanh", None, seed=0)
+    X, y = np.random.default_rng(1).normal(size=(7, 5)), np.arange(7) % 3
+    model.layers[1].b = np.linspace(-1, 1, 3)
+    model.layers[1].b.setflags(write=False)
+    reference = minibp.mlp([5, 4, 3], "tanh", None, seed=0)
+    reference.layers[1].b = model.layers[1].b.copy()
+    got = model.gradients(X, y, "xent", engine=engine)
+    for name, want in reference.gradients(X, y, "xent", engine="numpy").items():
+        np.testing.assert_allclose(got[name], want, rtol=0, atol=1e-12 * np.abs(want).max())
+    before = [p.value.copy() for p in model.parameters()]
+    message = r"model\[1\]\.b is read-only; training updates the parameters in place"
+    with pytest.raises(ValueError, match="fit: " + message):
+        model.fit(X, y, loss="xent", optimizer=minibp.SGD(0.1), engine=engine, verbose=0)
+    with pytest.raises(ValueError, match="train_step: " + message):
+        model.train_step(X, y, "xent", minibp.SGD(0.1), engine=engine)
+    for p, value in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.value, value)
+
+
 @pytest.mark.parametrize("engine", COMPILED)
 def test_compiled_paths_still_check_the_input_width(engine):
     model = minibp.mlp([3, 2])
