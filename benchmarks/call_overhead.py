@@ -5,11 +5,12 @@
 
 Times 2,000 calls each of fit(epochs=1) (one step; again on one model, and on a new model
 and SGD each call as the benchmarks' samples do), predict, train_step and gradients on
-the chapter's 2-2-2 network (numba engine after a warm-up, float64), and W1 and W2 as one
-fit each (median of 15). ``--against`` compares two versions: processes of this checkout
-and of the other (PYTHONPATH pointing at each) alternate, ``--rounds`` of each, and each
-figure is reported as the median over the rounds and as the ratio this / other, since the
-machine's speed drifts between runs (docs/benchmarks.md, "Reading the figures with care").
+the chapter's 2-2-2 network (numba engine after a warm-up, float64), the BLAS engine's
+predict of 4 rows of a 32-32-10 network, and W1 and W2 as one fit each (median of 15).
+``--against`` compares two versions: processes of this checkout and of the other
+(PYTHONPATH pointing at each) alternate, ``--rounds`` of each, and each figure is reported
+as the median over the rounds and as the ratio this / other, since the machine's speed
+drifts between runs (docs/benchmarks.md, "Reading the figures with care").
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 import minibp
 from minibp.examples import chapter_data, chapter_network, xor_data
@@ -56,6 +59,8 @@ def measure() -> dict[str, float]:
                 seed=0)
 
     fresh = iter([chapter_network() for _ in range(CALLS)])  # made outside the timing
+    mid, X_mid = minibp.mlp([32, 32, 10], seed=0), np.ones((4, 32))  # BLAS predict's rows
+    mid.predict(X_mid, engine="blas")
 
     return {
         "fit_1_epoch_us": 1e6 * per_call(lambda: model.fit(
@@ -64,6 +69,8 @@ def measure() -> dict[str, float]:
             X, Y, loss=loss, optimizer=minibp.SGD(0.5), epochs=1, batch_size=1,
             shuffle=False), CALLS),
         "predict_us": 1e6 * per_call(lambda: model.predict(X), CALLS),
+        "predict_blas_32x32x10_4_rows_us": 1e6 * per_call(
+            lambda: mid.predict(X_mid, engine="blas"), CALLS),
         "train_step_us": 1e6 * per_call(lambda: model.train_step(X, Y, loss, sgd), CALLS),
         "gradients_us": 1e6 * per_call(lambda: model.gradients(X, Y, loss), CALLS),
         "W1_ms": 1e3 * statistics.median(per_call(w1, 1) for _ in range(REPEATS)),
