@@ -27,9 +27,13 @@ def check_writable(layers, who: str) -> None:
     np.load(..., mmap_mode="r")) gets a ValueError naming it before any step, instead of
     each engine failing in its own words halfway."""
     for i, layer in enumerate(layers):
-        dense = isinstance(getattr(layer, "W", None), np.ndarray)  # no records made: fast
-        named = ((("W", layer.W), ("b", layer.b)) if dense else
-                 ((p.name, p.value) for p in getattr(layer, "parameters", list)()))
+        W = getattr(layer, "W", None)
+        if isinstance(W, np.ndarray):  # a Dense: no Parameter records made (every fit)
+            if W.flags.writeable and layer.b.flags.writeable:
+                continue
+            named = (("W", W), ("b", layer.b))
+        else:
+            named = ((p.name, p.value) for p in getattr(layer, "parameters", list)())
         for name, value in named:
             if isinstance(value, np.ndarray) and not value.flags.writeable:
                 raise ValueError(
