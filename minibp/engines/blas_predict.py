@@ -8,6 +8,7 @@ epochs use it too, so no OpenBLAS thread is left spinning for the next compiled 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 
 import numpy as np
@@ -93,6 +94,11 @@ class IdleForwardings:
             forwarding.key = key
         return forwarding
 
+    def renew_lock(self) -> None:
+        """A forked child's: the lock as the parent left it may be held by a thread the
+        child does not have."""
+        self._lock = threading.Lock()
+
     def give_back(self, forwarding: Forwarding) -> None:
         with self._lock:
             self._kept[forwarding.key] = forwarding
@@ -101,6 +107,8 @@ class IdleForwardings:
 
 
 IDLE = IdleForwardings()
+if hasattr(os, "register_at_fork"):  # a fork while another thread held the lock
+    os.register_at_fork(after_in_child=IDLE.renew_lock)
 
 
 def forward_arguments(buffers) -> tuple:

@@ -5,6 +5,7 @@ Pure NumPy: building a FlatModel never imports numba.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -183,6 +184,11 @@ class IdleFlatModels:
         flat.pull(optimizer)
         return flat
 
+    def renew_lock(self) -> None:
+        """A forked child's: the lock as the parent left it may be held by a thread the
+        child does not have."""
+        self._lock = threading.Lock()
+
     def give_back(self, flat: FlatModel) -> None:
         flat.layers, flat.trained = [], []  # the layers and parameters are not ours to keep
         with self._lock:
@@ -192,6 +198,8 @@ class IdleFlatModels:
 
 
 IDLE = IdleFlatModels()
+if hasattr(os, "register_at_fork"):  # a fork while another thread held the lock
+    os.register_at_fork(after_in_child=IDLE.renew_lock)
 
 
 def state_names(optimizer) -> tuple[str, ...]:
