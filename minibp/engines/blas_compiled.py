@@ -78,10 +78,10 @@ def why_not(session) -> str | None:
 
 
 def why_not_steps(optimizer, clipped: bool, frozen: bool) -> str | None:
-    """None when steps with ``optimizer`` (None: no update, as predict), clipped or not,
-    some parameters frozen or not, can run compiled in this process, else why not (also
-    for engines.choose_engine, before any Session exists)."""
-    if ENABLED and (getattr(optimizer, "l2", 0) or clipped or frozen):
+    """None when steps with ``optimizer``, clipped or not, some parameters frozen or not,
+    can run compiled in this process, else why not (also for engines.choose_engine, before
+    any Session exists)."""
+    if ENABLED and (optimizer.l2 or clipped or frozen):
         return "l2, clipping or frozen parameters: gradients are summed before the update"
     return _why_not_here()
 

@@ -244,7 +244,7 @@ def predict(layers, X, who: str = "predict") -> np.ndarray:
         return out
     buffers = Buffers(layers, rows=rows)
     for start in range(0, len(X), rows):
-        A = buffers.batch(min(rows, len(X) - start))[2]
-        forward(buffers, X[start:start + len(A[-1])], A)
-        out[start:start + len(A[-1])] = A[-1]
+        x, _, A, _ = buffers.batch(min(rows, len(X) - start))
+        forward(buffers, X[start:start + len(x)], A)
+        out[start:start + len(x)] = A[-1]
     return out

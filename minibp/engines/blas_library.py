@@ -54,9 +54,9 @@ def one_blas_thread():
     """``with one_blas_thread():`` NumPy's OpenBLAS runs every product on the thread that
     calls it, then its thread count is put back. The compiled steps cut each product in
     two and give the halves to two threads (blas_threads); OpenBLAS's own threads would
-    fight them for the cores (docs/performance.md). Process-wide while it lasts: NumPy's products in
-    other threads meanwhile run on one thread too. Fits in several threads at once share
-    it: the first in sets it, the last out puts the count back."""
+    fight them for the cores (docs/performance.md). Process-wide while it lasts: NumPy's
+    products in other threads meanwhile run on one thread too. Fits in several threads at
+    once share it: the first in sets it, the last out puts the count back."""
     with _LOCK:
         if _HELD["users"] == 0:
             _HELD["previous"] = _THREADS["get"]()

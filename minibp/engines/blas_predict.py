@@ -8,13 +8,12 @@ epochs use it too, so no OpenBLAS thread is left spinning for the next compiled 
 from __future__ import annotations
 
 import functools
-import os
-import threading
 
 import numpy as np
 
 from minibp.engines import blas_compiled, blas_library, blas_threads, macs_per_step
 from minibp.engines.blas_buffers import Buffers
+from minibp.engines.idle import IdleTable
 
 SLAB_BYTES = 1 << 22  # predict copies X into a slab of about this size at a time
 _READY: set = set()  # (dtype, depth) compiled or loaded: to_compile
@@ -64,20 +63,12 @@ class Forwarding:
         self.macs = macs_per_step(self.buffers, rows)
 
 
-class IdleForwardings:
+class IdleForwardings(IdleTable):
     """The Forwardings of the last few predicts, so that predicting with the same layers
     again (a loop over single rows, a fit's evaluation after each epoch) skips making the
-    buffers and the padded arguments: 20-30 us a call. A call takes one out and gives it
-    back, so two threads never share one. Keyed by the layers, their W and b (the very
-    arrays: a new one makes a new Forwarding), each layer's activation and the batch
-    rows. At most MAX are kept, oldest dropped first; a kept one holds its layers'
-    arrays."""
-
-    MAX = 4
-
-    def __init__(self):
-        self._kept: dict[tuple, Forwarding] = {}
-        self._lock = threading.Lock()
+    buffers and the padded arguments: 20-30 us a call. Keyed by the layers, their W and b
+    (the very arrays: a new one makes a new Forwarding), each layer's activation and the
+    batch rows; a kept one holds its layers' arrays."""
 
     @staticmethod
     def key(layers, rows: int) -> tuple:
@@ -87,28 +78,17 @@ class IdleForwardings:
 
     def take(self, layers, rows: int) -> Forwarding:
         key = self.key(layers, rows)
-        with self._lock:
-            forwarding = self._kept.pop(key, None)
+        forwarding = self._pop(key)
         if forwarding is None:
             forwarding = Forwarding(layers, rows)
             forwarding.key = key
         return forwarding
 
-    def renew_lock(self) -> None:
-        """A forked child's: the lock as the parent left it may be held by a thread the
-        child does not have."""
-        self._lock = threading.Lock()
-
     def give_back(self, forwarding: Forwarding) -> None:
-        with self._lock:
-            self._kept[forwarding.key] = forwarding
-            while len(self._kept) > self.MAX:
-                del self._kept[next(iter(self._kept))]
+        self._keep(forwarding.key, forwarding)
 
 
 IDLE = IdleForwardings()
-if hasattr(os, "register_at_fork"):  # a fork while another thread held the lock
-    os.register_at_fork(after_in_child=IDLE.renew_lock)
 
 
 def forward_arguments(buffers) -> tuple:

@@ -5,13 +5,11 @@ Pure NumPy: building a FlatModel never imports numba.
 
 from __future__ import annotations
 
-import os
-import threading
-
 import numpy as np
 
 from minibp.engines.capabilities import activation_code
 from minibp.engines.checks import check_parameters, kernel_array
+from minibp.engines.idle import IdleTable
 from minibp.errors import is_finite
 
 # Column order of a layout row; minibp.engines.kernels.loop reads the same order (a test
@@ -147,7 +145,7 @@ class FlatModel:
                 optimizer.state(p)[name][...] = self.state[k, part].reshape(p.value.shape)
 
 
-class IdleFlatModels:
+class IdleFlatModels(IdleTable):
     """The FlatModels of the last few runs that ended, by the structure they were made for
     (each layer's sizes, activation and dtype, the batch rows, the optimizer's state names),
     so that fitting a model of that structure again skips building one: the chapter's loop
@@ -159,12 +157,6 @@ class IdleFlatModels:
     dropped first; a kept one holds its buffers' memory, not the layers it last served.
     """
 
-    MAX = 4
-
-    def __init__(self):
-        self._kept: dict[tuple, FlatModel] = {}
-        self._lock = threading.Lock()
-
     @staticmethod
     def key(layers, rows: int, optimizer) -> tuple:
         return (rows, state_names(optimizer)) + tuple(
@@ -174,8 +166,7 @@ class IdleFlatModels:
     def take(self, layers, rows: int, optimizer, who: str) -> FlatModel:
         """A FlatModel of ``layers`` for ``rows`` batch rows, pulled for ``optimizer``."""
         key = self.key(layers, rows, optimizer)
-        with self._lock:
-            flat = self._kept.pop(key, None)
+        flat = self._pop(key)
         if flat is None:
             flat = FlatModel(layers, rows=rows, optimizer=optimizer, who=who)
             flat.idle_key = key
@@ -184,22 +175,12 @@ class IdleFlatModels:
         flat.pull(optimizer)
         return flat
 
-    def renew_lock(self) -> None:
-        """A forked child's: the lock as the parent left it may be held by a thread the
-        child does not have."""
-        self._lock = threading.Lock()
-
     def give_back(self, flat: FlatModel) -> None:
         flat.layers, flat.trained = [], []  # the layers and parameters are not ours to keep
-        with self._lock:
-            self._kept[flat.idle_key] = flat
-            while len(self._kept) > self.MAX:
-                del self._kept[next(iter(self._kept))]
+        self._keep(flat.idle_key, flat)
 
 
 IDLE = IdleFlatModels()
-if hasattr(os, "register_at_fork"):  # a fork while another thread held the lock
-    os.register_at_fork(after_in_child=IDLE.renew_lock)
 
 
 def state_names(optimizer) -> tuple[str, ...]:

@@ -11,13 +11,11 @@ Reference: the NumPy engine's predict of the same model at the same moment.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import sys
 import threading
 
 import numpy as np
 import pytest
+from forked import CAN_FORK, in_forked_child
 
 import minibp
 from minibp.engines import blas_compiled, blas_predict, flat
@@ -84,30 +82,17 @@ def test_at_most_max_forwardings_are_kept():
     assert len(blas_predict.IDLE._kept) <= blas_predict.IdleForwardings.MAX
 
 
-def predict_in_child(queue, model, X, engine):
-    queue.put(model.predict(X, engine=engine))
-
-
-@pytest.mark.skipif(sys.platform == "win32" or not hasattr(os, "fork"), reason="no fork")
+@pytest.mark.skipif(not CAN_FORK, reason="no fork")
 @pytest.mark.parametrize("engine", ["blas", "numba"])
 def test_a_child_forked_while_the_idle_table_was_locked_still_predicts(engine):
     """Another thread may hold an engine's idle table's lock at the moment of a fork; the
-    child, which has no such thread, renews the lock instead of waiting for ever."""
+    child, which has no such thread, renews the lock instead of waiting for ever (and so
+    never giving its answer back)."""
     model = minibp.mlp([4, 6, 2], seed=0)
     X = np.random.default_rng(5).normal(size=(6, 4))
     want = model.predict(X, engine=engine)
     table = blas_predict.IDLE if engine == "blas" else flat.IDLE
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    with table._lock:  # as if another thread were inside take or give_back
-        child = context.Process(target=predict_in_child, args=(queue, model, X, engine),
-                                daemon=True)
-        child.start()
-    try:
-        got = queue.get(timeout=120)  # a child stuck on the parent's lock never puts
-    finally:
-        child.join(timeout=60)
-        if child.is_alive():
-            child.kill()
-    assert child.exitcode == 0
+    got, exitcode = in_forked_child(lambda: model.predict(X, engine=engine),
+                                    holding=table._lock)
+    assert exitcode == 0
     np.testing.assert_array_equal(got, want)

@@ -8,12 +8,9 @@ fit in the parent."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import sys
-
 import numpy as np
 import pytest
+from forked import CAN_FORK, in_forked_child
 from numba import njit
 
 import minibp
@@ -74,24 +71,12 @@ def fitted(dtype="float32"):
     return [p.value.copy() for p in model.parameters()]
 
 
-def fit_in_child(queue):
-    queue.put(fitted())
-
-
-@pytest.mark.skipif(sys.platform == "win32" or not hasattr(os, "fork"), reason="no fork")
+@pytest.mark.skipif(not CAN_FORK, reason="no fork")
 def test_a_forked_child_fits_with_helpers_of_its_own():
-    """The parent's helper threads do not survive a fork; the child must not wait for them."""
+    """The parent's helper threads do not survive a fork; the child must not wait for them
+    (a child that did would never give its weights back)."""
     want = fitted()  # the parent has helpers now
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    child = context.Process(target=fit_in_child, args=(queue,), daemon=True)
-    child.start()
-    try:
-        got = queue.get(timeout=120)  # a child waiting for the parent's helpers never puts
-    finally:
-        child.join(timeout=60)
-        if child.is_alive():
-            child.kill()
-    assert child.exitcode == 0
+    got, exitcode = in_forked_child(fitted)
+    assert exitcode == 0
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)

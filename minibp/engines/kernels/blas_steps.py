@@ -14,13 +14,13 @@ gather the batch, per layer X @ W.T through NumPy's own ``cblas_?gemm`` (blas_ge
 bias and activation, the loss and its gradient, dZ.T @ X and dZ @ W, then the optimizer's
 update (blas_optimizer.py); with the step kernels of step.py, fused.py and updates.py,
 called through their symbols (blas_external.py: each compiled once, not again in every
-caller), which
-``bind_steps`` and ``bind_predict`` bind before ``train_steps`` and ``forward_rows`` compile
-or load. Two threads run it at once (minibp.engines.blas_threads), each doing its half of
-every phase but the loss, OpenBLAS at one thread, so products and elementwise work share
-the cores (two pools fight for them: docs/performance.md), and meet between phases
-(blas_barrier.py). The results differ from the Python steps' in the last bits only: the
-products' halves, the bias gradients summed per half, and sigmoid's exp (blas_sigmoid.py).
+caller), which ``bind_steps`` and ``bind_predict`` bind before ``train_steps`` and
+``forward_rows`` compile or load. Two threads run it at once
+(minibp.engines.blas_threads), each doing its half of every phase but the loss, OpenBLAS
+at one thread, so products and elementwise work share the cores (two pools fight for them:
+docs/performance.md), and meet between phases (blas_barrier.py). The results differ from
+the Python steps' in the last bits only: the products' halves, the bias gradients summed
+per half, and sigmoid's exp (blas_sigmoid.py).
 """
 # ruff: noqa: F821 - names from the kernels and the templates pasted before this text
 
