@@ -31,9 +31,11 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-base
 	$(BIN)/minibp demo
 
+# One pytest worker per core, each test file whole in one worker (in its own order): a run on
+# empty caches is mostly numba compiling, one core at a time per process.
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check minibp tests benchmarks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
