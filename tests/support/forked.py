@@ -8,6 +8,7 @@ import contextlib
 import multiprocessing
 import os
 import sys
+import warnings
 
 CAN_FORK = sys.platform != "win32" and hasattr(os, "fork")
 
@@ -19,7 +20,11 @@ def in_forked_child(function, *args, holding=None, timeout: float = 120):
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(target=_put, args=(queue, function, args), daemon=True)
-    with holding if holding is not None else contextlib.nullcontext():
+    with holding if holding is not None else contextlib.nullcontext(), \
+            warnings.catch_warnings():
+        # JAX warns at any fork once a test in this process has imported it (pytest-xdist
+        # runs several test files per process); the child never touches JAX.
+        warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
         child.start()
     try:
         result = queue.get(timeout=timeout)
