@@ -37,7 +37,7 @@ if __package__ in (None, ""):          # run as a script: make `benchmarks` impo
 
 import numpy as np
 
-from benchmarks.machine import cpu_model
+from benchmarks.machine import cpu_line
 
 VARIANTS = ("plain", "evaluated", "threaded evaluation")
 VALIDATION_ROWS = 10_000
@@ -142,7 +142,7 @@ def report(found: dict, rounds: int, samples: int, epochs: int, metrics: bool = 
                      f"{statistics.median(times['fit']):.3f} | "
                      f"{paired(times['fit'], plain['fit']):.2f}x |")
     blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
-    lines.append(f"CPU: {cpu_model()}; numba threads {numba.get_num_threads()}, BLAS "
+    lines.append(f"CPU: {cpu_line()}; numba threads {numba.get_num_threads()}, BLAS "
                  f"threads {blas}")
     return "\n".join(lines)
 

@@ -33,7 +33,7 @@ if __package__ in (None, ""):          # run as a script: make `benchmarks` impo
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.harness import REPO  # noqa: E402
-from benchmarks.machine import cpu_model  # noqa: E402
+from benchmarks.machine import cpu_line  # noqa: E402
 
 PROBE = """
 import json, sys, time
@@ -137,7 +137,7 @@ def main(argv=None) -> None:
             rows.append((name, loop, medians))
             print(name, rows[-1][1], {k: round(v, 2) for k, v in medians.items()}, flush=True)
     table = [f"Measured by `python benchmarks/compile_times.py --repeats {args.repeats}` on "
-             f"{cpu_model()} ({os.cpu_count()} cores); seconds, medians of "
+             f"{cpu_line()} ({os.cpu_count()} cores); seconds, medians of "
              f"{args.repeats} rounds, each in fresh processes with empty caches.", "",
              "| structure (one epoch) | loop | first fit of a process | compile alone "
              "| load from the cache |", "| --- | --- | --- | --- | --- |"]

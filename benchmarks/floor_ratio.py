@@ -28,7 +28,7 @@ from pathlib import Path
 if __package__ in (None, ""):          # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.machine import cpu_model  # noqa: E402
+from benchmarks.machine import cpu_line  # noqa: E402
 
 
 def median_seconds(runner, runs: int) -> float:
@@ -93,7 +93,7 @@ def main(argv=None) -> None:
         print(json.dumps(measure(args.workload, args.optimizer, args.rounds, args.runs)))
         return
     print(f"{args.workload}, {args.optimizer}: minibp fit against the floor, alternating; "
-          f"{cpu_model()}, os.cpu_count() = {os.cpu_count()}")
+          f"{cpu_line()}, os.cpu_count() = {os.cpu_count()}")
     for process in range(args.processes):
         out = subprocess.run([sys.executable, __file__, "--child", *sys.argv[1:]],
                              capture_output=True, text=True, check=True).stdout

@@ -12,7 +12,12 @@ from pathlib import Path
 PACKAGES = ("minibp", "numpy", "numba", "llvmlite", "torch", "jax", "jaxlib", "threadpoolctl")
 THREAD_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-                    "NUMBA_CACHE_DIR", "NUMBA_DISABLE_JIT", "PYTHONDONTWRITEBYTECODE")
+                    "NUMBA_CACHE_DIR", "NUMBA_DISABLE_JIT", "NUMBA_OPT", "NUMBA_CPU_NAME",
+                    "NUMBA_CPU_FEATURES", "PYTHONDONTWRITEBYTECODE")
+# The instruction sets the kernels' speed depends on (vector width, fused multiply-add), as
+# /proc/cpuinfo names them, in the order reported; the machine's whole list goes to the JSON.
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl",
+              "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile")
 
 
 def cpu_model() -> str:
@@ -23,6 +28,41 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def cpu_flags(cpuinfo: str | None = None) -> list[str] | None:
+    """The first processor's flags in /proc/cpuinfo (``cpuinfo``: that file's text), None
+    where there is no such file (not Linux)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return None
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return line.split(":", 1)[1].split()
+    return None
+
+
+def simd_flags(flags: list[str] | None) -> list[str] | None:
+    """The SIMD_FLAGS among ``flags``, in SIMD_FLAGS's order."""
+    return None if flags is None else [name for name in SIMD_FLAGS if name in flags]
+
+
+def llvm_cpu() -> str | None:
+    """The CPU LLVM names this host, which numba compiles for unless NUMBA_CPU_NAME says
+    otherwise (llvmlite's binding loads LLVM: a few tens of milliseconds, once)."""
+    try:
+        from llvmlite import binding
+    except ImportError:
+        return None
+    return binding.get_host_cpu_name()
+
+
+def cpu_line() -> str:
+    """'model [simd flags]': the CPU as the standalone scripts print it beside figures."""
+    simd = simd_flags(cpu_flags())
+    return cpu_model() + (f" [{' '.join(simd)}]" if simd else "")
 
 
 def versions() -> dict[str, str | None]:
@@ -49,8 +89,12 @@ def git_commit(repo: Path) -> str | None:
 
 def machine_info(repo: Path) -> dict:
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    flags = cpu_flags()
     return {
         "cpu": cpu_model(),
+        "cpu_simd_flags": simd_flags(flags),
+        "cpu_flags": flags,
+        "llvm_cpu": llvm_cpu(),
         "cpu_count": os.cpu_count(),
         "cpus_usable": affinity,
         "platform": platform.platform(),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from benchmarks.machine import describe_threads
+from benchmarks.machine import SIMD_FLAGS, describe_threads
 from benchmarks.measures import optimizer_of
 
 
@@ -165,14 +165,27 @@ def machine_text(machine: dict, command: str, date: str) -> str:
         f"- Command: `{command}`, run {date}",
         f"- CPU: {machine['cpu']}; os.cpu_count() = {machine['cpu_count']}, "
         f"usable = {machine['cpus_usable']}",
+        *_flags_lines(machine),
         f"- {machine['platform']}, Python {machine['python']}",
         "- " + ", ".join(f"{name} {version}" for name, version in v.items() if version),
-        f"- Thread-related environment: {env or 'none set'}",
+        f"- Environment (threads, caches, code generation): {env or 'none set'}",
         f"- minibp commit: {machine['commit']}",
         f"- Load average (1, 5, 15 min) at start: {machine['load_average_at_start']}, "
         f"at end: {machine.get('load_average_at_end')} (other work on the machine)",
     ]
     return "\n".join(lines)
+
+
+def _flags_lines(machine: dict) -> list[str]:
+    """The CPU's SIMD flags and LLVM's name for it, when the run recorded them (runs before
+    2026-12-02 did not)."""
+    simd, llvm = machine.get("cpu_simd_flags"), machine.get("llvm_cpu")
+    if simd is None and llvm is None:
+        return []
+    shown = " ".join(simd) if simd else "none of " + " ".join(SIMD_FLAGS)
+    if simd is None:
+        shown = "unknown (no /proc/cpuinfo)"
+    return [f"- CPU flags (SIMD): {shown}; LLVM, so numba, compiles for: {llvm or 'unknown'}"]
 
 
 def startup_table(startup: dict) -> str:

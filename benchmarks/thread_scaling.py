@@ -35,7 +35,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from benchmarks.machine import cpu_model
+from benchmarks.machine import cpu_line
 
 
 @njit(cache=True, error_model="numpy")
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(found))
         return 0
-    print(f"{cpu_model()}; numba threads {numba.get_num_threads()} "
+    print(f"{cpu_line()}; numba threads {numba.get_num_threads()} "
           f"({numba.threading_layer()} layer); medians of {args.repeats} calls")
     for kind, times in found.items():
         print(f"{kind:8s} one thread {times['one'] * 1e6:8.1f} us   two {times['two'] * 1e6:8.1f}"

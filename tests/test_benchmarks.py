@@ -970,3 +970,34 @@ def test_a_failing_competitor_becomes_a_reason(monkeypatch):
     table = report.workload_table({"key": "W1", "title": "t", "repeats": 1,
                                    "competitors": {"refuses": result}})
     assert "| refuses | unavailable: TypeError: fit() got an unexpected keyword" in table
+
+
+CPUINFO = """processor\t: 0
+model name\t: Some CPU
+flags\t\t: fpu sse4_2 avx2 fma avx avx512f bmi2
+processor\t: 1
+flags\t\t: fpu
+"""
+
+
+def test_the_machine_description_reads_the_simd_flags_of_the_first_processor():
+    from benchmarks import machine
+
+    flags = machine.cpu_flags(CPUINFO)
+    assert flags == ["fpu", "sse4_2", "avx2", "fma", "avx", "avx512f", "bmi2"]
+    assert machine.simd_flags(flags) == ["sse4_2", "avx", "avx2", "fma", "avx512f"]
+    assert machine.cpu_flags("model name\t: no flags line\n") is None
+    assert machine.simd_flags(None) is None
+
+
+def test_a_runs_machine_lines_name_the_cpu_flags_and_llvms_cpu_when_recorded():
+    base = {"cpu": "Some CPU", "cpu_count": 2, "cpus_usable": 2, "platform": "os",
+            "python": "3", "versions": {}, "environment": {"NUMBA_OPT": "2"}, "commit": "abc",
+            "load_average_at_start": None}
+    older = report.machine_text(base, "cmd", "date")  # a record from before the flags
+    assert "CPU flags" not in older and "NUMBA_OPT=2" in older
+    text = report.machine_text({**base, "cpu_simd_flags": ["avx2", "fma"],
+                                "llvm_cpu": "skylake-avx512"}, "cmd", "date")
+    assert "- CPU flags (SIMD): avx2 fma; LLVM, so numba, compiles for: skylake-avx512" in text
+    bare = report.machine_text({**base, "cpu_simd_flags": [], "llvm_cpu": None}, "cmd", "d")
+    assert "CPU flags (SIMD): none of sse4_2 avx" in bare and "compiles for: unknown" in bare
