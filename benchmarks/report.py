@@ -178,7 +178,7 @@ def machine_text(machine: dict, command: str, date: str) -> str:
 
 def _flags_lines(machine: dict) -> list[str]:
     """The CPU's SIMD flags and LLVM's name for it, when the run recorded them (runs before
-    2026-12-02 did not)."""
+    the night of 2026-12-01 did not)."""
     simd, llvm = machine.get("cpu_simd_flags"), machine.get("llvm_cpu")
     if simd is None and llvm is None:
         return []
