@@ -38,14 +38,15 @@ FUSED_NOT_FINITE = 4.0  # report[0]: a fused step went wrong; numba_engine finds
 @njit(cache=True, inline="always")
 def _sgd_one(params, buf, i, g, rate, momentum, decay):
     """sgd_update's step of one parameter, its terms fixed by SGD_DECAY, SGD_MOMENTUM and
-    SGD_NESTEROV (the same operations in the same order). Returns whether p is finite."""
+    SGD_NESTEROV (the same operations in the same order). Returns the updated value times
+    0.0: 0 when it is finite, NaN when it is not (no fastmath here, so nothing folds it)."""
     if SGD_DECAY:
         g = g + decay * params[i]
     if SGD_MOMENTUM:
         buf[i] = buf[i] * momentum + g
         g = g + momentum * buf[i] if SGD_NESTEROV else buf[i]
     params[i] -= rate * g
-    return abs(params[i]) < np.inf
+    return params[i] * 0.0
 
 
 @njit(cache=True, inline="always")
@@ -56,23 +57,24 @@ def _dense_backward_update_one_row(src, src_off, params, grads, n_in, n_out, w_o
     first, from W before its update, then each gradient written and, where its parameter
     trains, applied at once (_sgd_one): sgd_update's values without reading the gradients
     back. sgd = (momentum buffer, rate, momentum, decay). Returns whether every updated
-    value is finite."""
+    value is finite: the sum of each times 0.0 is 0 only then. A multiply and an add a
+    value; a comparison and an AND a value cost W1's loop 3-4% more (docs/performance.md)."""
     real = grads.dtype.type
     buf, rate, momentum, decay = sgd
     if input_gradient:
         input_gradient_rows(params, n_in, n_out, w_off, deltas, d_off, s_off, 1)
-    finite = True
+    zeros = 0.0  # the updated values times 0.0, summed: NaN once one is not finite
     for j in range(n_out):
         dZ = np.float64(deltas[d_off + j])  # as _dense_backward_one_row rounds them
         w = w_off + j * n_in
         for k in range(n_in):
             grads[w + k] = g = real(dZ * src[src_off + k])
             if train_w:
-                finite &= _sgd_one(params, buf, w + k, g, rate, momentum, decay)
+                zeros += _sgd_one(params, buf, w + k, g, rate, momentum, decay)
         grads[b_off + j] = g = real(dZ)
         if train_b:
-            finite &= _sgd_one(params, buf, b_off + j, g, rate, momentum, decay)
-    return finite
+            zeros += _sgd_one(params, buf, b_off + j, g, rate, momentum, decay)
+    return zeros == 0.0
 
 
 @njit(cache=True, inline="always")
