@@ -20,28 +20,29 @@ SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw",
               "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile")
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def cpu_flags(cpuinfo: str | None = None) -> list[str] | None:
-    """The first processor's flags in /proc/cpuinfo (``cpuinfo``: that file's text), None
-    where there is no such file (not Linux)."""
+def _cpuinfo_value(key: str, cpuinfo: str | None = None) -> str | None:
+    """The value of the first line of /proc/cpuinfo (``cpuinfo``: that file's text) that
+    starts with ``key``; None without such a line or file (not Linux)."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError:
             return None
     for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            return line.split(":", 1)[1].split()
+        if line.startswith(key):
+            return line.split(":", 1)[1].strip()
     return None
+
+
+def cpu_model() -> str:
+    return _cpuinfo_value("model name") or platform.processor() or "unknown"
+
+
+def cpu_flags(cpuinfo: str | None = None) -> list[str] | None:
+    """The first processor's flags in /proc/cpuinfo (``cpuinfo``: that file's text), None
+    where there is none (not Linux)."""
+    value = _cpuinfo_value("flags", cpuinfo)
+    return None if value is None else value.split()
 
 
 def simd_flags(flags: list[str] | None) -> list[str] | None:
@@ -89,11 +90,9 @@ def git_commit(repo: Path) -> str | None:
 
 def machine_info(repo: Path) -> dict:
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    flags = cpu_flags()
     return {
         "cpu": cpu_model(),
-        "cpu_simd_flags": simd_flags(flags),
-        "cpu_flags": flags,
+        "cpu_flags": cpu_flags(),  # the report shows its simd_flags
         "llvm_cpu": llvm_cpu(),
         "cpu_count": os.cpu_count(),
         "cpus_usable": affinity,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from benchmarks.machine import SIMD_FLAGS, describe_threads
+from benchmarks.machine import SIMD_FLAGS, describe_threads, simd_flags
 from benchmarks.measures import optimizer_of
 
 
@@ -179,13 +179,13 @@ def machine_text(machine: dict, command: str, date: str) -> str:
 def _flags_lines(machine: dict) -> list[str]:
     """The CPU's SIMD flags and LLVM's name for it, when the run recorded them (runs before
     the night of 2026-12-01 did not)."""
-    simd, llvm = machine.get("cpu_simd_flags"), machine.get("llvm_cpu")
-    if simd is None and llvm is None:
+    if "cpu_flags" not in machine:
         return []
-    shown = " ".join(simd) if simd else "none of " + " ".join(SIMD_FLAGS)
-    if simd is None:
-        shown = "unknown (no /proc/cpuinfo)"
-    return [f"- CPU flags (SIMD): {shown}; LLVM, so numba, compiles for: {llvm or 'unknown'}"]
+    simd = simd_flags(machine["cpu_flags"])
+    shown = ("unknown (no /proc/cpuinfo)" if simd is None
+             else " ".join(simd) or "none of " + " ".join(SIMD_FLAGS))
+    llvm = machine.get("llvm_cpu") or "unknown"
+    return [f"- CPU flags (SIMD): {shown}; LLVM, so numba, compiles for: {llvm}"]
 
 
 def startup_table(startup: dict) -> str:

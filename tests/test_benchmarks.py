@@ -996,8 +996,10 @@ def test_a_runs_machine_lines_name_the_cpu_flags_and_llvms_cpu_when_recorded():
             "load_average_at_start": None}
     older = report.machine_text(base, "cmd", "date")  # a record from before the flags
     assert "CPU flags" not in older and "NUMBA_OPT=2" in older
-    text = report.machine_text({**base, "cpu_simd_flags": ["avx2", "fma"],
+    text = report.machine_text({**base, "cpu_flags": ["fpu", "fma", "avx2"],
                                 "llvm_cpu": "skylake-avx512"}, "cmd", "date")
     assert "- CPU flags (SIMD): avx2 fma; LLVM, so numba, compiles for: skylake-avx512" in text
-    bare = report.machine_text({**base, "cpu_simd_flags": [], "llvm_cpu": None}, "cmd", "d")
+    bare = report.machine_text({**base, "cpu_flags": ["fpu"], "llvm_cpu": None}, "cmd", "d")
     assert "CPU flags (SIMD): none of sse4_2 avx" in bare and "compiles for: unknown" in bare
+    linux_less = report.machine_text({**base, "cpu_flags": None}, "cmd", "d")
+    assert "CPU flags (SIMD): unknown (no /proc/cpuinfo)" in linux_less
