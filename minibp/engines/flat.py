@@ -56,12 +56,13 @@ class FlatModel:
         self.saved_params, self.saved_state = np.empty_like(self.params), np.empty_like(
             self.state)  # a copy from before a compiled call, to undo it (numba_engine)
         self.blocks = np.empty((0, 3), np.int64)
-        self.trained = []  # (parameter, slice) trainable at the last pull with optimizer state
+        self.trained = []  # (optimizer's state array, its view in state) at the last pull
         self._frozen = None  # the layers' frozen flags that blocks was made for
         self._slices = tuple((slice(w0, b0), slice(b0, b0 + n_out))
                              for _, n_out, w0, b0, *_ in self.rows_of_layout)
         self._parts = [part for w, b in self._slices for part in (w, b)]  # W, b, W, ...
         self._views = tuple(self._layer_views())
+        self._state_views = tuple(self._row_views(row) for row in self.state if row.size)
         widths = [self.n_inputs] + [layer.out_features for layer in self.layers]
         self.acts = np.empty(rows * sum(widths[1:]), self.dtype)
         self.x_buf = np.empty(rows * self.n_inputs, self.dtype)
@@ -102,9 +103,14 @@ class FlatModel:
     def _layer_views(self):
         """(W, b, dW, db) per layer: views of params and grads in the layer's shapes, made
         once, so pull and push are one copy per array."""
-        for (n_in, n_out, *_), (w, b) in zip(self.rows_of_layout, self._slices):
-            yield (self.params[w].reshape(n_out, n_in), self.params[b],
-                   self.grads[w].reshape(n_out, n_in), self.grads[b])
+        for (W, b), (dW, db) in zip(self._row_views(self.params), self._row_views(self.grads)):
+            yield W, b, dW, db
+
+    def _row_views(self, flat: np.ndarray) -> tuple:
+        """((W, b) per layer): views of a flat buffer laid out as params, in the layer's
+        shapes."""
+        return tuple((flat[w].reshape(n_out, n_in), flat[b])
+                     for (n_in, n_out, *_), (w, b) in zip(self.rows_of_layout, self._slices))
 
     def pull(self, optimizer=None) -> None:
         """Copy values out of the layers, which of them train, and (when given) the
@@ -115,20 +121,29 @@ class FlatModel:
             b[...] = layer.b
         if not is_finite(self.params):
             check_parameters(self.layers, self.who)  # raises, naming the parameter
-        frozen = tuple([layer.is_frozen(name) for layer in self.layers for name in "Wb"])
+        frozen = tuple([name in layer._frozen for layer in self.layers for name in "Wb"])
         if frozen != self._frozen:
             self.blocks = np.array([(part.start, part.stop, k % 2 == 0)  # is_matrix: W
                                     for k, part in enumerate(self._parts) if not frozen[k]],
                                    np.int64).reshape(-1, 3)
             self._frozen = frozen
         names = state_names(optimizer)
-        if names:  # the optimizer keys its state by the parameter records
-            self.trained = [(p, part) for p, part in zip(
-                (p for layer in self.layers for p in layer.parameters()), self._parts)
-                if not p.frozen]
-        for k, name in enumerate(names):
-            for p, part in self.trained:
-                self.state[k, part] = optimizer.state(p)[name].ravel()
+        if names:
+            self.trained = self._trained_state(optimizer, names, frozen)
+            for held, view in self.trained:
+                view[...] = held
+
+    def _trained_state(self, optimizer, names: tuple, frozen: tuple) -> list:
+        """(the optimizer's state array, its view in self.state) for each state name of each
+        parameter that trains, by the layers' arrays (Optimizer.state_of, no records made)."""
+        pairs = []
+        for i, layer in enumerate(self.layers):
+            for j, value in enumerate((layer.W, layer.b)):
+                if not frozen[2 * i + j]:
+                    held = optimizer.state_of(value)
+                    pairs += [(held[name], self._state_views[k][i][j])
+                              for k, name in enumerate(names)]
+        return pairs
 
     def push(self, optimizer=None, grads: bool = True, values: bool = True) -> None:
         """Write ``values`` and ``grads`` (gradients), and the optimizer's state of the
@@ -140,9 +155,9 @@ class FlatModel:
             if grads:
                 layer.dW[...] = dW
                 layer.db[...] = db
-        for k, name in enumerate(state_names(optimizer)):
-            for p, part in self.trained:
-                optimizer.state(p)[name][...] = self.state[k, part].reshape(p.value.shape)
+        if optimizer is not None:
+            for held, view in self.trained:
+                held[...] = view
 
 
 class IdleFlatModels(IdleTable):

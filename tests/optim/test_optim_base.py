@@ -82,6 +82,18 @@ def test_state_is_per_array_and_zero_at_first():
     assert optimizer.state(b)["exp_avg"].shape == (3,)
     same_array = Parameter("W again", a.value, a.grad)  # another record of a's array
     assert optimizer.state(same_array) is first
+    assert optimizer.state_of(a.value) is first  # by the array itself: the same arrays
+
+
+def test_fresh_state_has_the_values_shape_and_dtype():
+    """The compiled engines make state through state_of (no Parameter records); it must be
+    what state(p) gives: zeros of the value's shape and dtype, float32 included."""
+    value = np.ones((3, 2), np.float32)
+    state = SGD(0.1, momentum=0.9).state_of(value)
+    assert list(state) == ["momentum_buffer"]
+    buffer = state["momentum_buffer"]
+    assert (buffer.shape, buffer.dtype, buffer.any()) == ((3, 2), np.float32, False)
+    assert buffer.flags.c_contiguous and buffer is not value
 
 
 def test_lr_may_be_changed_after_building():
