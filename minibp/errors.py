@@ -14,6 +14,8 @@ module imports nothing from the rest of minibp, so every part of it may use thes
 from __future__ import annotations
 
 import math
+import os
+import threading
 
 import numpy as np
 
@@ -208,6 +210,8 @@ def as_numeric(values, name: str, who: str) -> np.ndarray:
 
 SMALL = 4096  # check_finite: up to this many values, np.isfinite(values).all() is cheaper
 TINY = 24  # and up to this many, Python's math.isfinite over a list of them (no ufunc call)
+PARALLEL_VALUES = 1 << 21  # all_finite sums this many values or more on several threads
+SUM_THREADS = 4
 
 
 def all_finite(values: np.ndarray) -> bool:
@@ -215,7 +219,36 @@ def all_finite(values: np.ndarray) -> bool:
     np.sum on small arrays), and an elementwise look only when the sum is not finite (NaN,
     infinity, or an overflow of finite values). Call it under np.errstate(over="ignore",
     invalid="ignore") as check_finite does, or the sum may warn."""
-    return bool(np.isfinite(values.sum())) or bool(np.isfinite(values).all())
+    return bool(np.isfinite(_total(values))) or bool(np.isfinite(values).all())
+
+
+def _total(values: np.ndarray):
+    """values.sum(), from PARALLEL_VALUES values on in blocks of rows summed at once on up to
+    SUM_THREADS threads (NumPy's sum lets go of the GIL): a large X's check reads memory
+    faster so (W4's 376 MB: 24 ms on one thread, 13 on two). No order of summing changes
+    whether the total is finite; an overflow falls back to the elementwise look."""
+    count = min(SUM_THREADS, _cpus(), values.size // PARALLEL_VALUES, len(values))
+    if count < 2:
+        return values.sum()
+    sums = [None] * count
+
+    def add(k):
+        with np.errstate(over="ignore", invalid="ignore"):  # a thread's own (contextvars)
+            sums[k] = values[len(values) * k // count:len(values) * (k + 1) // count].sum()
+
+    helpers = [threading.Thread(target=add, args=(k,), daemon=True) for k in range(1, count)]
+    for helper in helpers:
+        helper.start()
+    add(0)
+    for helper in helpers:
+        helper.join()
+    return sum(sums)
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count() or 1
 
 
 def is_finite(values: np.ndarray) -> bool:

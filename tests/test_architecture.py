@@ -55,6 +55,8 @@ RANKS = {
 }
 MAX_LINES = 250
 LONGER_ON_PURPOSE = {
+    "minibp/errors.py": "the exceptions and the checks every part shares, at rank 0 so that "
+    "all may import it: a second module at that rank could not import the exceptions",
     "minibp/engines/kernels/loop.py": "numba's cache watches only the cached function's own "
     "file, so everything the training loop inlines has to live in this one file",
 }

@@ -142,3 +142,29 @@ def test_is_finite_agrees_with_numpy_at_every_size_and_dtype(dtype, size):
         huge = values.copy()
         huge[0] = np.finfo(dtype).max
         assert is_finite(huge) == bool(np.isfinite(huge).all())
+
+
+@pytest.mark.filterwarnings("error")  # the threads' sums run under their own errstate
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(9_001,), (2_251, 4), (3, 3_001)])  # > SMALL
+def test_is_finite_on_threads_agrees_with_numpy(monkeypatch, dtype, shape):
+    """A large array is summed in blocks of rows on several threads (errors._total): NaN
+    or infinity in any block, infinities of both signs in different blocks, and finite
+    values whose sum overflows must each get np.isfinite's answer. Sizes made small here
+    (PARALLEL_VALUES), and four threads whatever this machine has."""
+    monkeypatch.setattr(minibp.errors, "PARALLEL_VALUES", 2_000)
+    monkeypatch.setattr(minibp.errors, "_cpus", lambda: 4)
+    values = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    assert is_finite(values)
+    rows = len(values)
+    for bad in (np.nan, np.inf, -np.inf):
+        for row in {0, rows // 4, rows // 2, rows - 1}:
+            spoiled = values.copy()
+            spoiled[row] = bad
+            assert not is_finite(spoiled)
+    opposite = values.copy()
+    opposite[0], opposite[-1] = np.inf, -np.inf  # NaN only once the blocks are added
+    assert not is_finite(opposite)
+    overflowing = np.full(shape, np.finfo(dtype).max, dtype)
+    assert is_finite(overflowing)
+    check_finite(overflowing, "X", "fit")  # and no error either
