@@ -242,7 +242,7 @@ def _total(values: np.ndarray):
     add(0)
     for helper in helpers:
         helper.join()
-    return sum(sums)
+    return values.sum() if any(total is None for total in sums) else sum(sums)  # one failed
 
 
 def _cpus() -> int:
