@@ -20,22 +20,25 @@ SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw",
               "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile")
 
 
+def _cpuinfo_text() -> str:
+    """/proc/cpuinfo's text; empty where there is none (not Linux)."""
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
 def _cpuinfo_value(key: str, cpuinfo: str | None = None) -> str | None:
     """The value of the first line of /proc/cpuinfo (``cpuinfo``: that file's text) that
     starts with ``key``; None without such a line or file (not Linux)."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return None
-    for line in cpuinfo.splitlines():
+    for line in (_cpuinfo_text() if cpuinfo is None else cpuinfo).splitlines():
         if line.startswith(key):
             return line.split(":", 1)[1].strip()
     return None
 
 
-def cpu_model() -> str:
-    return _cpuinfo_value("model name") or platform.processor() or "unknown"
+def cpu_model(cpuinfo: str | None = None) -> str:
+    return _cpuinfo_value("model name", cpuinfo) or platform.processor() or "unknown"
 
 
 def cpu_flags(cpuinfo: str | None = None) -> list[str] | None:
@@ -62,8 +65,9 @@ def llvm_cpu() -> str | None:
 
 def cpu_line() -> str:
     """'model [simd flags]': the CPU as the standalone scripts print it beside figures."""
-    simd = simd_flags(cpu_flags())
-    return cpu_model() + (f" [{' '.join(simd)}]" if simd else "")
+    cpuinfo = _cpuinfo_text()  # read once for both
+    simd = simd_flags(cpu_flags(cpuinfo))
+    return cpu_model(cpuinfo) + (f" [{' '.join(simd)}]" if simd else "")
 
 
 def versions() -> dict[str, str | None]:

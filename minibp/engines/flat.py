@@ -121,17 +121,16 @@ class FlatModel:
             b[...] = layer.b
         if not is_finite(self.params):
             check_parameters(self.layers, self.who)  # raises, naming the parameter
-        frozen = tuple([name in layer._frozen for layer in self.layers for name in "Wb"])
+        frozen = tuple([layer.is_frozen(name) for layer in self.layers for name in "Wb"])
         if frozen != self._frozen:
             self.blocks = np.array([(part.start, part.stop, k % 2 == 0)  # is_matrix: W
                                     for k, part in enumerate(self._parts) if not frozen[k]],
                                    np.int64).reshape(-1, 3)
             self._frozen = frozen
         names = state_names(optimizer)
-        if names:
-            self.trained = self._trained_state(optimizer, names, frozen)
-            for held, view in self.trained:
-                view[...] = held
+        self.trained = self._trained_state(optimizer, names, frozen) if names else []
+        for held, view in self.trained:
+            view[...] = held
 
     def _trained_state(self, optimizer, names: tuple, frozen: tuple) -> list:
         """(the optimizer's state array, its view in self.state) for each state name of each

@@ -183,6 +183,7 @@ def train_steps(data, order, first, stop, batch_size, params, buffers, acts, los
     state0, state1, halves, adam, settings = update
     n, last, met = X.shape[0], acts.shape[0] - 1, 0
     total, seen = result[0], result[1]
+    by_inputs = x.itemsize == 8  # how the forward products are cut: see forward_product
     for s in range(first, stop):
         start = s * batch_size
         rows = min(batch_size, n - start)
@@ -195,7 +196,6 @@ def train_steps(data, order, first, stop, batch_size, params, buffers, acts, los
         met = meet(sync, threads, met)
         if met < 0:
             return STOPPED, s - first
-        by_inputs = x.itemsize == 8  # how the forward products are cut: see forward_product
         for i in range(last + 1):
             source, Ai, spare = x if i == 0 else A[i - 1], A[i], dZ[i]
             for part in range(me, 2, threads):
