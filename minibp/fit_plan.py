@@ -4,7 +4,6 @@ what each argument may be."""
 from __future__ import annotations
 
 import functools
-import warnings
 
 import numpy as np
 
@@ -143,18 +142,3 @@ def _callbacks(callbacks) -> list:
             raise TypeError(f"fit: a callback must have one of {', '.join(hooks)}, got "
                             f"{shown(callback)}")
     return callbacks
-
-
-def warn_if_nothing_trains(layers) -> None:
-    """fit with every parameter frozen runs every epoch and changes nothing: say so."""
-    for layer in layers:  # a loop, not any(...): this runs on every fit
-        if getattr(layer, "_frozen", True):
-            break
-    else:
-        return  # nothing frozen (the common case, told without making parameter records)
-    parameters = (p for layer in layers for p in layer.parameters())
-    first = next(parameters, None)  # all() of nothing would warn for a weightless model
-    if first is not None and first.frozen and all(p.frozen for p in parameters):
-        warnings.warn("fit: every parameter of this model is frozen, so training changes "
-                      "nothing (only the loss is computed); unfreeze some (layer.unfreeze())",
-                      UserWarning, stacklevel=3)

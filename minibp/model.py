@@ -6,10 +6,10 @@ import numpy as np
 
 from minibp import checkpoint, engines, model_text, outputs
 from minibp.checkpoint import onnx_export
-from minibp.engines import evaluation, trainer
-from minibp.engines.checks import exclusive
+from minibp.engines import evaluation, repeat, trainer
+from minibp.engines.checks import exclusive, warn_if_nothing_trains
 from minibp.errors import check_training_data, expect_choice, expect_int
-from minibp.fit_plan import loss_from, make_plan, optimizer_from, warn_if_nothing_trains
+from minibp.fit_plan import loss_from, make_plan, optimizer_from
 from minibp.history import History
 from minibp.nn.layer import Parameter, named_parameters
 from minibp.nn.metrics import get_metric
@@ -37,6 +37,10 @@ class Sequential:
         self.loss = None       # the loss of the last fit: predict_proba and accuracy read it
         self.optimizer = None  # the optimizer of the last fit: callbacks reach it here
         self.stop_training = False
+
+    def __getstate__(self) -> dict:
+        """Pickled and copied without what its last fits kept (engines/repeat.py)."""
+        return repeat.without_kept(self.__dict__)
 
     # -- the layer protocol ---------------------------------------------------------------
     def forward(self, X: np.ndarray) -> np.ndarray:
@@ -80,6 +84,13 @@ class Sequential:
         with "stop", fit returns and History.stopped_reason is "diverged". Ctrl-C ends fit
         after a whole step and raises KeyboardInterrupt carrying ``.history``.
         """
+        arguments = (loss, optimizer, epochs, batch_size, shuffle, seed, validation_data,
+                     validation_split, metrics, callbacks, verbose, sample_weight, clip_norm,
+                     on_divergence, engine)  # engine last: repeat.keep reads it
+        kept = repeat.kept_run(self, X, Y, arguments)
+        if kept is not None:  # the same objects as the last plain fit: engines/repeat.py
+            return kept.run(X, Y)
+        given = (X, Y)
         loss, optimizer = loss_from(loss), optimizer_from(optimizer)
         expect_choice(getattr(loss, "reduction", "mean"), "the loss's reduction", "fit",
                       ("mean",))  # fit weights batch losses by their size: means only
@@ -89,14 +100,13 @@ class Sequential:
                                callbacks=callbacks, verbose=verbose,
                                sample_weight=sample_weight, clip_norm=clip_norm,
                                on_divergence=on_divergence)
-        options = {"sample_weight": plan.sample_weight is not None,
-                   "clip_norm": plan.clip_norm is not None}
-        chosen, X = engines.resolve(engine, self, X, loss, optimizer, options=options,
+        chosen, X = engines.resolve(engine, self, X, loss, optimizer, options=plan.options(),
                                     rows=min(plan.batch_size, len(X)), who="fit", checked=True)
         warn_if_nothing_trains(self.layers)
         with exclusive(self, "fit"):
             self.loss, self.optimizer = loss, optimizer
-            return trainer.run(self, chosen, X, Y, loss, optimizer, plan)
+            loop = repeat.keep(self, given, arguments, chosen, X, Y, loss, optimizer, plan)
+            return trainer.run(self, chosen, X, Y, loss, optimizer, plan, loop)
 
     def evaluate(self, X, Y, *, loss=None, metrics=(), batch_size: int | None = None,
                  sample_weight=None, engine: str = "auto") -> dict[str, float]:

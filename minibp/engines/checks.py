@@ -8,6 +8,7 @@ parameter of the wrong shape, dtype or layout, or a NaN written into one by hand
 from __future__ import annotations
 
 import threading
+import warnings
 
 import numpy as np
 
@@ -40,6 +41,22 @@ def check_writable(layers, who: str) -> None:
                     f"{who}: model[{i}].{name} is read-only; training updates the "
                     f"parameters in place, so give the layer a writable copy "
                     f"(layer.{name} = np.array(layer.{name}))")
+
+
+def warn_if_nothing_trains(layers, stacklevel: int = 3) -> None:
+    """fit with every parameter frozen runs every epoch and changes nothing: say so (the
+    warning points ``stacklevel`` frames up: at fit's caller)."""
+    for layer in layers:  # a loop, not any(...): this runs on every fit
+        if getattr(layer, "_frozen", True):
+            break
+    else:
+        return  # nothing frozen (the common case, told without making parameter records)
+    parameters = (p for layer in layers for p in layer.parameters())
+    first = next(parameters, None)  # all() of nothing would warn for a weightless model
+    if first is not None and first.frozen and all(p.frozen for p in parameters):
+        warnings.warn("fit: every parameter of this model is frozen, so training changes "
+                      "nothing (only the loss is computed); unfreeze some (layer.unfreeze())",
+                      UserWarning, stacklevel=stacklevel)
 
 
 def kernel_array(values: np.ndarray, dtype) -> np.ndarray:

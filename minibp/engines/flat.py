@@ -37,8 +37,8 @@ class FlatModel:
     Scratch buffers hold up to ``rows`` batch rows. ``pull`` copies the layers' values and
     the optimizer's state in, and refuses NaN or infinity there (the one finiteness check of
     the parameters on this path, ``who`` naming the caller); ``push`` writes values,
-    gradients and state back in place. ``net`` and ``scratch`` are the tuples the kernels
-    take. A FlatModel may be pulled again for another run of the same structure
+    gradients and state back in place. ``net``, ``scratch`` and ``state_rows`` are the
+    tuples the kernels take. A FlatModel may be pulled again for another run of the same structure
     (IdleFlatModels keeps the idle ones).
     """
 
@@ -69,6 +69,8 @@ class FlatModel:
         self.y_buf = np.empty(rows * self.n_outputs, self.dtype)
         self.w_buf = np.empty(rows)  # a shuffled batch's sample weights, float64
         self.deltas = np.empty(2 * rows * max(widths), self.dtype)  # two halves, see kernels
+        self.scratch = (self.acts, self.x_buf, self.y_buf, self.w_buf, self.deltas)
+        self.state_rows = (self.state[0], self.state[1])  # the kernels' two state arrays
         self.pull(optimizer)
 
     @property
@@ -78,14 +80,6 @@ class FlatModel:
     @property
     def n_outputs(self) -> int:
         return self.rows_of_layout[-1][N_OUT]
-
-    @property
-    def net(self) -> tuple:
-        return self.params, self.grads, self.layout, self.blocks
-
-    @property
-    def scratch(self) -> tuple:
-        return self.acts, self.x_buf, self.y_buf, self.w_buf, self.deltas
 
     def _build_layout(self) -> np.ndarray:
         """The layout table; its rows also as tuples of Python ints (self.rows_of_layout)."""
@@ -127,6 +121,7 @@ class FlatModel:
                                     for k, part in enumerate(self._parts) if not frozen[k]],
                                    np.int64).reshape(-1, 3)
             self._frozen = frozen
+            self.net = (self.params, self.grads, self.layout, self.blocks)  # kernels take
         names = state_names(optimizer)
         self.trained = self._trained_state(optimizer, names, frozen) if names else []
         for held, view in self.trained:

@@ -36,7 +36,6 @@ STEP_SECONDS = 5e-7  # a cautious guess of a step's fixed cost, for sizing chunk
 CALL_SECONDS = 0.1  # a compiled call's length at most (about): Ctrl-C waits for it
 _NEVER_DRAWN = np.random.default_rng(0)  # the generic loop's Generator for unshuffled runs
 _NO_WEIGHTS = np.empty(0)  # the kernels' "no sample weights": an empty float64 array
-MEMO_MAX = 64  # Structures a FlatModel remembers (a sweep over momenta adds some)
 CHECKS_FINITE_PARAMETERS = True  # FlatModel.pull does, in one look (see engines.resolve)
 _READY: set = set()  # (kernels, dtype, ...) compiled or loaded: Session.to_compile
 
@@ -45,29 +44,44 @@ class Session:
     """One fit's flat buffers and generator; run(epochs) trains that many more epochs in one
     compiled call, and sync() writes weights and the optimizer's state back. The buffers
     are taken from flat.IDLE and given back by close(); ``who`` names the caller in the
-    errors they raise (a parameter found NaN when they are filled)."""
+    errors they raise (a parameter found NaN when they are filled). A closed Session can
+    begin() another run on data of the same shapes; one that ``holds_buffers`` keeps them
+    between runs instead (minibp.engines.repeat: the next fit of the same arguments)."""
 
     def __init__(self, layers, X, Y, *, loss, optimizer, batch_size, shuffle, seed,
                  sample_weight=None, clip_norm=None, who="fit"):
-        self.flat = IDLE.take(layers, min(batch_size, len(X)), optimizer, who)
+        self.layers, self.rows, self.who = list(layers), min(batch_size, len(X)), who
+        self.flat = IDLE.take(layers, self.rows, optimizer, who)
         self.n, self.batch_size, self.shuffle = len(X), batch_size, shuffle
-        self.X, self.T = (a.ravel() for a in training_arrays(layers, X, Y, loss))
         self.w = _NO_WEIGHTS if sample_weight is None else np.ascontiguousarray(
             sample_weight, dtype=np.float64)
         self.loss, self.loss_id = loss, loss_code(loss)
         self.optimizer, self.clip_norm = optimizer, clip_norm
+        self.per_epoch = steps_per_epoch(self.n, batch_size)
+        self.first_budget = max(1, int(CALL_SECONDS / guess_seconds_per_epoch(
+            batch_size, batch_size, self.flat.macs_per_row, STEP_SECONDS)))
+        self.undo = Undo(self)
+        self.holds_buffers = False  # close gives them back to flat.IDLE
+        self.begin(X, Y, seed, taken=True)
+
+    def begin(self, X, Y, seed, taken: bool = False) -> None:
+        """Start a run on X, Y from epoch 0: the buffers (held, or from flat.IDLE unless
+        __init__ has just ``taken`` them) with the layers' weights and the optimizer's state
+        pulled in, the data as the kernels read it (checked as the loss checks it)."""
+        if self.holds_buffers:
+            self.flat.pull(self.optimizer)
+        elif not taken:
+            self.flat = IDLE.take(self.layers, self.rows, self.optimizer, self.who)
+        self.X, self.T = (a.ravel() for a in training_arrays(self.layers, X, Y, self.loss))
         # Unshuffled, nothing is drawn: skip making a generator (seed=None reads OS entropy,
         # about 20 us, a fifth of a fit's fixed cost) and hand the kernel a standing one.
-        self.rng = np.random.default_rng(seed) if shuffle else _NEVER_DRAWN
+        self.rng = np.random.default_rng(seed) if self.shuffle else _NEVER_DRAWN
         self.order = np.arange(self.n)
         self.report = np.zeros(3)
         self.resume = np.zeros(3)  # where a call that ran out of budget stopped mid-epoch
         self.epoch = 0  # epochs completed
-        self.per_epoch = steps_per_epoch(self.n, batch_size)
-        self.budget = max(1, int(CALL_SECONDS / guess_seconds_per_epoch(
-            batch_size, batch_size, self.flat.macs_per_row, STEP_SECONDS)))
+        self.budget = self.first_budget
         self.synced = False  # the layers hold the latest weights; pull before training more
-        self.undo = Undo(self)
         self.stepped = False  # a step has run: the gradient buffer holds this fit's
         self._chosen = None  # (settings, kernels) to_compile chose, for the call after it
 
@@ -88,7 +102,7 @@ class Session:
 
     def _compile_loop(self, key: tuple, settings: np.ndarray, rng) -> None:
         flat, kernels = self.flat, key[0]
-        update = (settings, flat.state[0], flat.state[1], update_settings.NO_LRS)
+        update = (settings, *flat.state_rows, update_settings.NO_LRS)
         kernels.train_epochs((self.X, self.T, self.w), self.order, rng, self.shuffle,
                              self.batch_size, 0, 0, flat.net, flat.scratch, self.loss_id,
                              update, np.zeros(0), self.report, self.budget, self.resume)
@@ -137,12 +151,12 @@ class Session:
             finished, overflow = replay(self, functools.partial(self._train, epochs, losses),
                                         position)
         steps, stop = self._position() - position, None
-        if self.report[0]:
-            stop = Divergence(int(self.report[1]) + 1, self.epoch + 1, float(self.report[2]),
-                              overflow)
-            steps = int(self.report[1]) - position
+        code, step, loss = self.report.tolist()  # (as Python numbers: one conversion)
+        if code:
+            stop = Divergence(int(step) + 1, self.epoch + 1, loss, overflow)
+            steps = int(step) - position
         count_steps(self.optimizer, steps)
-        if self.report[0] == 2:
+        if code == 2:
             raise weightless_batch(self.loss)
         self._resize_budget(steps, seconds)
         return finished, stop
@@ -154,7 +168,7 @@ class Session:
         flat, optimizer = self.flat, self.optimizer
         chosen, self._chosen = self._chosen, None
         settings, kernels = chosen if chosen is not None else self._choose()
-        update = (settings, flat.state[0], flat.state[1], update_settings.lrs_ahead(
+        update = (settings, *flat.state_rows, update_settings.lrs_ahead(
             optimizer, min(budget, epochs * self.per_epoch)))
         rng = self._rng_for(kernels)
         finished = kernels.train_epochs(
@@ -165,35 +179,17 @@ class Session:
         return finished
 
     def _choose(self) -> tuple:
-        """(settings, kernels) for the next call: the optimizer's settings now, their loop."""
+        """(settings, kernels) for the next call: the optimizer's settings now, and the loop
+        compiled for them and this run's structure (specialize.kernels_of), else the
+        generic one."""
         settings = update_settings.settings(self.optimizer, self.clip_norm)
-        return settings, self._kernels(settings)
+        return settings, specialize.kernels_of(self.flat, settings, self.loss_id, self.shuffle,
+                                               len(self.w) > 0, self.batch_size, self.n) or loop
 
     def _rng_for(self, kernels):
         """The generator train_epochs takes: None for a specialized unshuffled loop (see
         specialized.py)."""
         return self.rng if self.shuffle or kernels is loop else None
-
-    def _kernels(self, settings: np.ndarray):
-        """The module whose train_epochs runs the next call: specialized, or loop.
-
-        The Structure is remembered in the FlatModel (which outlives the fit, flat.IDLE) by
-        everything it is made of: the hyperparameters (settings before the lr and step
-        counter, which change as a fit runs) and the run's options. Building one cost more
-        than the rest of a one-step fit's call, and the same object is found in
-        specialize's table by identity, without comparing fields."""
-        all_trainable = len(self.flat.blocks) == 2 * len(self.flat.layers)
-        key = (settings[:update_settings.PER_RUN].tobytes(), self.loss_id, self.shuffle,
-               len(self.w) > 0, self.batch_size, self.n % self.batch_size == 1, all_trainable)
-        structure = self.flat.memo.get(key)
-        if structure is None:
-            structure = specialize.structure_of(
-                specialize.layer_facts(self.flat), self.loss_id, settings, shuffle=self.shuffle,
-                weighted=len(self.w) > 0, batch_size=self.batch_size, n=self.n,
-                all_trainable=all_trainable)
-            if len(self.flat.memo) < MEMO_MAX:
-                self.flat.memo[key] = structure
-        return specialize.kernels_for(structure) or loop
 
     def _position(self) -> int:
         """Steps taken in this fit so far: whole epochs, and the batches of the current one."""
@@ -213,9 +209,12 @@ class Session:
         self.synced = True
 
     def close(self) -> None:
-        """sync, then leave the buffers for the next fit of these layers (flat.IDLE)."""
+        """sync, then leave the buffers for the next fit of these layers (flat.IDLE, unless
+        held) and let go of the data."""
         self.sync()
-        IDLE.give_back(self.flat)
+        if not self.holds_buffers:
+            IDLE.give_back(self.flat)
+        self.X = self.T = None
 
 
 def train_step(layers, X, Y, loss, optimizer) -> float:

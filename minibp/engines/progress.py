@@ -48,11 +48,16 @@ class Progress:
     def __init__(self, verbose, epochs: int, stream=None):
         self.verbose = check_verbose(verbose)
         self.epochs = epochs
-        self.stream = sys.stdout if stream is None else stream
+        self._given_stream = stream
+        self.every = max(1, epochs // PLAIN_LINES)
+        self.restart()
+
+    def restart(self) -> None:
+        """Show a new run of as many epochs, from its start (a fit run again: trainer)."""
         self.started = time.perf_counter()
         self.bar = None
-        self.every = max(1, epochs // PLAIN_LINES)
         self.printed = set()  # epochs whose line was written
+        self.stream = sys.stdout if self._given_stream is None else self._given_stream
 
     def compiling(self, engine: str) -> _CompileNotice:
         """``with progress.compiling("numba"): ...`` around the calls Session.to_compile

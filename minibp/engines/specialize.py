@@ -26,19 +26,20 @@ import os
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numba
 import numpy as np
 
-from minibp.engines import cache_location
+from minibp.engines import cache_location, update_settings
 from minibp.engines.flat import ACT
 from minibp.engines.kernels import loop
 from minibp.engines.loop_source import source
 from minibp.version import __version__
 
 MAX_PER_PROCESS = 8
+MEMO_MAX = 64  # Structures a FlatModel remembers (a sweep over momenta adds some)
 SMALL_LAYER = 256  # weights per layer up to which sizes are compiled in (see layer_facts)
 ENABLED = os.environ.get("MINIBP_SPECIALIZE", "1") != "0"
 
@@ -63,6 +64,15 @@ class Structure:
     fused: bool = False
     sgd_terms: tuple[bool, bool, bool] = (False, False, False)  # fused: momentum, nesterov,
     #                                                              weight decay
+
+    def __hash__(self) -> int:
+        """The fields' hash, computed once: kernels_for looks a Structure up on every
+        compiled call."""
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", found)
+        return found
 
     def constants(self) -> dict[str, object]:
         return {"SHUFFLED": self.shuffled, "WEIGHTED": self.weighted,
@@ -108,6 +118,27 @@ def structure_of(layers, loss_id: int, settings: np.ndarray, *, shuffle: bool,
         all_trainable=bool(all_trainable), single_row=batch_size == 1,
         rows_of_one=batch_size == 1 or n is None or n % batch_size == 1,
         fused=fused, sgd_terms=tuple(bool(t) for t in terms) if fused else (False,) * 3)
+
+
+def kernels_of(flat, settings: np.ndarray, loss_id: int, shuffle: bool, weighted: bool,
+               batch_size: int, n: int):
+    """kernels_for the Structure of a run of ``flat`` (a FlatModel) with these settings and
+    options: remembered in flat.memo (the FlatModel outlives the fit, flat.IDLE) by what it
+    is made of, the hyperparameters (settings before the lr and step counter, which change
+    as a fit runs) and the run's options. Building one cost more than the rest of a
+    one-step fit's call, and the same object is found in _LOADED by its hash, computed
+    once."""
+    all_trainable = len(flat.blocks) == 2 * len(flat.layers)
+    key = (settings[:update_settings.PER_RUN].tobytes(), loss_id, shuffle, weighted,
+           batch_size, n % batch_size == 1, all_trainable)
+    structure = flat.memo.get(key)
+    if structure is None:
+        structure = structure_of(layer_facts(flat), loss_id, settings, shuffle=shuffle,
+                                 weighted=weighted, batch_size=batch_size, n=n,
+                                 all_trainable=all_trainable)
+        if len(flat.memo) < MEMO_MAX:
+            flat.memo[key] = structure
+    return kernels_for(structure)
 
 
 def cache_folder() -> Path:

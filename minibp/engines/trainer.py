@@ -49,6 +49,11 @@ class Plan:
     callbacks: list = field(default_factory=list)
     validation: tuple | None = None                      # (X, Y, sample_weight or None)
 
+    def options(self) -> dict:
+        """fit's options in use, as engines.resolve takes them."""
+        return {"sample_weight": self.sample_weight is not None,
+                "clip_norm": self.clip_norm is not None}
+
 
 class InterruptGuard:
     """While fit runs in the main thread, Ctrl-C sets ``requested`` instead of raising
@@ -78,35 +83,62 @@ class InterruptGuard:
         return False
 
 
-def run(model, engine, X, Y, loss, optimizer, plan: Plan) -> History:
+def run(model, engine, X, Y, loss, optimizer, plan: Plan, loop: _Loop | None = None
+        ) -> History:
     """Train model.layers on X, Y with the engine module chosen by resolve; see
-    Sequential.fit for the contract."""
-    session = engine.Session(model.layers, X, Y, loss=loss, optimizer=optimizer,
-                             batch_size=plan.batch_size, shuffle=plan.shuffle, seed=plan.seed,
-                             sample_weight=plan.sample_weight, clip_norm=plan.clip_norm)
-    loop = _Loop(model, engine, session, X, Y, loss, optimizer, plan)
+    Sequential.fit for the contract. ``loop``: the loop_for these arguments when the caller
+    has one (new, or restarted: minibp.engines.repeat), else one is made."""
+    if loop is None:
+        loop = loop_for(model, engine, X, Y, loss, optimizer, plan)
     with InterruptGuard() as interrupt:
         try:
             loop.train(interrupt)
         finally:
-            session.close()
-            loop.progress.close(*loop.last)
+            loop.close()
         for callback in plan.callbacks:
             _call(callback, "on_train_end", loop.last[1])
     return loop.history
 
 
+def loop_for(model, engine, X, Y, loss, optimizer, plan: Plan) -> _Loop:
+    """A new loop, with the engine's Session, for a fit of model.layers on X, Y."""
+    session = engine.Session(model.layers, X, Y, loss=loss, optimizer=optimizer,
+                             batch_size=plan.batch_size, shuffle=plan.shuffle, seed=plan.seed,
+                             sample_weight=plan.sample_weight, clip_norm=plan.clip_norm)
+    return _Loop(model, engine, session, X, Y, loss, optimizer, plan)
+
+
 class _Loop:
+    """One fit's run: chunks of epochs on the engine's Session, with History, progress and
+    callbacks. restart() runs the same fit again on data of the same shapes."""
+
     def __init__(self, model, engine, session, X, Y, loss, optimizer, plan: Plan):
         self.model, self.engine, self.session = model, engine, session
-        self.X, self.Y, self.loss, self.optimizer, self.plan = X, Y, loss, optimizer, plan
-        self.history = History()
-        self.progress = Progress(plan.verbose, plan.epochs)
+        self.loss, self.optimizer, self.plan = loss, optimizer, plan
         self.per_epoch = bool(plan.callbacks or plan.validation or plan.metrics)
-        macs = macs_per_step(model, 1)
-        self.planner = ChunkPlanner(self.per_epoch, guess_seconds_per_epoch(
-            len(X), plan.batch_size, macs, engine.STEP_SECONDS))
+        self.seconds_per_epoch = guess_seconds_per_epoch(
+            len(X), plan.batch_size, macs_per_step(model, 1), engine.STEP_SECONDS)
+        self.progress = Progress(plan.verbose, plan.epochs)
+        self._start(X, Y)
+
+    def restart(self, X, Y) -> None:
+        """Begin the session again on X, Y (as checked for the first run: the same shapes)."""
+        self.session.begin(X, Y, self.plan.seed)
+        self.progress.restart()
+        self._start(X, Y)
+
+    def _start(self, X, Y) -> None:
+        self.X, self.Y = X, Y
+        self.history = History()
+        self.planner = ChunkPlanner(self.per_epoch, self.seconds_per_epoch)
         self.last = (None, {}, 0.0)  # the last completed epoch, its logs, its seconds
+
+    def close(self) -> None:
+        """The run's end: the session's buffers written back and given up, the progress
+        closed, the data let go."""
+        self.session.close()
+        self.progress.close(*self.last)
+        self.X = self.Y = None
 
     def train(self, interrupt) -> None:
         model, plan = self.model, self.plan
@@ -130,7 +162,8 @@ class _Loop:
             seconds = time.perf_counter() - started
             done = self._record(done, chunk.losses, seconds)
             self._stop_if(chunk.stop, interrupt)
-            self.planner.took(seconds, len(chunk.losses))
+            if done < plan.epochs:  # the next chunk's size (none after the last)
+                self.planner.took(seconds, len(chunk.losses))
         if model.stop_training and self.history.stopped_reason is None:
             reasons = [getattr(c, "stop_reason", None) for c in plan.callbacks
                        if getattr(c, "stopped_epoch", None) is not None]
