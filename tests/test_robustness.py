@@ -14,6 +14,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -211,6 +212,50 @@ def test_fitting_a_model_whose_every_parameter_is_frozen_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.fit(X, Y, loss="xent", optimizer="sgd")
+
+
+class FrozenRecords:
+    """A layer of another kind (no freezing of its own): one parameter, frozen or not."""
+
+    def __init__(self, frozen: bool):
+        self.W, self.dW, self.frozen = np.eye(2), np.zeros((2, 2)), frozen
+
+    def forward(self, X):
+        self.X = X
+        return X @ self.W.T
+
+    def backward(self, dA):
+        self.dW[...] = dA.T @ self.X
+        return dA @ self.W
+
+    def parameters(self):
+        return [minibp.nn.layer.Parameter("W", self.W, self.dW, self.frozen)]
+
+
+@pytest.mark.parametrize("layers, warns", [
+    (lambda: [minibp.Sigmoid()], False),                                  # nothing to train
+    (lambda: [minibp.Dense(2, 2).freeze(), minibp.Sigmoid()], True),
+    (lambda: [minibp.Dense(2, 2).freeze(), FrozenRecords(True)], True),
+    (lambda: [minibp.Dense(2, 2).freeze(), FrozenRecords(False)], False),
+    (lambda: [FrozenRecords(True), minibp.Dense(2, 2).freeze("W")], False),
+])
+def test_the_frozen_warning_reads_every_kind_of_layer(layers, warns):
+    model = minibp.Sequential(*layers())
+    X, Y = np.ones((3, 2)), np.full((3, 2), 0.5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, Y, loss="mse", optimizer="sgd", epochs=1)
+    said = [w for w in caught if "every parameter of this model is frozen" in str(w.message)]
+    assert len(said) == warns and all(w.filename == __file__ for w in said)
+
+
+def test_a_read_only_parameter_of_another_kind_of_layer_is_named():
+    """A layer with a W but no b (not a Dense) is asked through its records."""
+    odd = FrozenRecords(False)
+    odd.W.flags.writeable = False
+    model = minibp.Sequential(minibp.Dense(2, 2), odd)
+    with pytest.raises(ValueError, match=r"fit: model\[1\]\.W is read-only"):
+        model.fit(np.ones((3, 2)), np.zeros((3, 2)), loss="mse", optimizer="sgd")
 
 
 def test_without_a_writable_numba_cache_the_compiled_engines_still_run(tmp_path):

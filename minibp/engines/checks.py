@@ -23,16 +23,20 @@ def check_parameters(layers, who: str, finite: bool = True) -> None:
             check(who) if finite else check(who, finite=False)
 
 
+W_AND_B = ("W", "b")  # a Dense's parameter_names()
+
+
 def check_writable(layers, who: str) -> None:
     """Training updates every parameter in place: a read-only one (a view made read-only,
     np.load(..., mmap_mode="r")) gets a ValueError naming it before any step, instead of
     each engine failing in its own words halfway."""
     for i, layer in enumerate(layers):
-        W = getattr(layer, "W", None)
-        if isinstance(W, np.ndarray):  # a Dense: no Parameter records made (every fit)
-            if W.flags.writeable and layer.b.flags.writeable:
+        names = getattr(layer, "parameter_names", None)
+        if names is not None and names() == W_AND_B:  # a Dense: no records made (every fit)
+            W, b = layer.W, layer.b
+            if W.flags.writeable and b.flags.writeable:
                 continue
-            named = (("W", W), ("b", layer.b))
+            named = (("W", W), ("b", b))
         else:
             named = ((p.name, p.value) for p in getattr(layer, "parameters", list)())
         for name, value in named:
@@ -45,15 +49,22 @@ def check_writable(layers, who: str) -> None:
 
 def warn_if_nothing_trains(layers, stacklevel: int = 3) -> None:
     """fit with every parameter frozen runs every epoch and changes nothing: say so (the
-    warning points ``stacklevel`` frames up: at fit's caller)."""
+    warning points ``stacklevel`` frames up: at fit's caller). Layers with freezing
+    (minibp's) are told by their frozen names, without making parameter records."""
+    has_parameters = False
     for layer in layers:  # a loop, not any(...): this runs on every fit
-        if getattr(layer, "_frozen", True):
-            break
-    else:
-        return  # nothing frozen (the common case, told without making parameter records)
-    parameters = (p for layer in layers for p in layer.parameters())
-    first = next(parameters, None)  # all() of nothing would warn for a weightless model
-    if first is not None and first.frozen and all(p.frozen for p in parameters):
+        frozen, names = getattr(layer, "_frozen", None), getattr(layer, "parameter_names", None)
+        if frozen is None or names is None:  # a layer of another kind: its records say
+            records = layer.parameters()
+            if not all(p.frozen for p in records):
+                return
+            has_parameters = has_parameters or bool(records)
+            continue
+        count = len(names())
+        if len(frozen) < count:  # (frozen names are among the names: freeze checks them)
+            return  # something of this layer trains
+        has_parameters = has_parameters or count > 0
+    if has_parameters:
         warnings.warn("fit: every parameter of this model is frozen, so training changes "
                       "nothing (only the loss is computed); unfreeze some (layer.unfreeze())",
                       UserWarning, stacklevel=stacklevel)

@@ -228,11 +228,12 @@ class Dense(Layer):
         sign changes exactly at the kink), None when it is smooth."""
         return self._saved("Z") if self._activation.kink_at_zero else None
 
+    def parameter_names(self) -> tuple[str, ...]:
+        return ("W", "b")
+
     def parameters(self) -> list[Parameter]:
-        return [
-            Parameter("W", self.W, self.dW, "W" in self._frozen),
-            Parameter("b", self.b, self.db, "b" in self._frozen),
-        ]
+        return [Parameter("W", self.W, self.dW, "W" in self._frozen),
+                Parameter("b", self.b, self.db, "b" in self._frozen)]
 
     def __repr__(self) -> str:
         activation = "" if self.activation == "identity" else f", {self.activation}"

@@ -70,6 +70,10 @@ class Layer:
         """Named parameter records; a layer without weights has none."""
         return []
 
+    def parameter_names(self) -> tuple[str, ...]:
+        """The names parameters() gives, in its order, without making the records."""
+        return tuple(p.name for p in self.parameters())
+
     def astype(self, dtype) -> Layer:
         """A copy of this layer with its parameters in ``dtype``. A layer without parameters
         is simply copied; layers with parameters override this."""
@@ -96,7 +100,7 @@ class Layer:
         return name in self._frozen
 
     def _parameter_names(self, names) -> set[str]:
-        known = [p.name for p in self.parameters()]
+        known = list(self.parameter_names())
         for name in names:
             expect_choice(name, "the parameter name", self._label(), known)
         return set(names) if names else set(known)
