@@ -49,10 +49,11 @@ _NEVER_FIT = object()  # what a model's _kept_run is before its first fit
 
 
 class Seen:
-    """What a model remembers of its last fit, to tell the next call with the same objects:
-    fit's ``arguments`` (X and Y aside) and the ids of X and Y. A hint, never trusted: the
-    second plain fit it matches keeps its loop as a KeptRun, which holds X and Y by weak
-    reference and so tells them for sure. Fitting many models once each costs this much."""
+    """What a model remembers of its last plain fit, to tell the next call with the same
+    objects: fit's ``arguments`` (X and Y aside) and the ids of X and Y. A hint, never
+    trusted: the call it matches keeps its loop as a KeptRun, which holds X and Y by weak
+    reference and so tells them for sure. A model's first fit leaves not even this (None),
+    so fitting many models once each costs nothing here."""
 
     __slots__ = ("arguments", "ids")
 
@@ -60,6 +61,7 @@ class Seen:
         self.arguments, self.ids = arguments, (id(X), id(Y))
 
     def matches(self, X, Y, arguments: tuple) -> bool:
+        """fit called, most likely, with the same objects as this one."""
         return (self.ids == (id(X), id(Y))
                 and all(map(operator.is_, arguments, self.arguments)))
 
@@ -158,8 +160,9 @@ def _plain(X_given, Y_given, arguments: tuple, loss, optimizer, plan) -> bool:
 
 
 def _small_on_numba(session, engine, engine_asked: str) -> bool:
-    """The numba engine, chosen whatever is frozen: asked for, or "auto" with steps below
-    the BLAS band (engines.AUTO_NUMBA_MAX_MACS_COMPILED), where frozen parameters decide."""
+    """The numba engine, and chosen whatever is frozen: asked for, or "auto" with steps of
+    at most engines.AUTO_NUMBA_MAX_MACS_COMPILED multiply-adds (above it, up to
+    AUTO_NUMBA_MAX_MACS, frozen parameters can hand a fit to the BLAS engine)."""
     return engine.__name__.endswith(".numba_engine") and (
         engine_asked == "numba"
         or session.rows * session.flat.macs_per_row <= AUTO_NUMBA_MAX_MACS_COMPILED)
