@@ -35,7 +35,7 @@ import weakref
 
 import numpy as np
 
-from minibp.engines import AUTO_NUMBA_MAX_MACS_COMPILED, trainer
+from minibp.engines import AUTO_NUMBA_MAX_MACS_COMPILED, engine_name, trainer
 from minibp.engines.checks import (
     check_parameters,
     check_writable,
@@ -70,7 +70,7 @@ class KeptRun:
     """A plain fit's loop (trainer: its Session, Plan and options) and what a later call
     must match to run it again: the same argument objects, X and Y (held by weak reference,
     so the model never keeps the data alive) of the same shapes and dtypes, the layers and
-    their buffers' key (flat.IDLE), the loss's settings."""
+    the key its held buffers were made for (flat.IDLE), the loss's settings."""
 
     def __init__(self, loop, arguments: tuple, X, Y):
         self.loop, self.arguments = loop, arguments
@@ -78,11 +78,8 @@ class KeptRun:
         loop.session.holds_buffers = True  # they serve this model's runs from now on
         self.shapes = (X.shape, Y.shape, X.dtype, Y.dtype)
         self.floats = (X.dtype.kind in "fc", Y.dtype.kind in "fc")  # what can hold NaN
-        session = loop.session
-        self.layers = session.layers
-        self.key = IDLE.key(self.layers, session.rows, session.optimizer)
-        self.loss_settings = operator.attrgetter("reduction", *session.loss._settings())
-        self.loss_values = self.loss_settings(session.loss)
+        self.loss_settings = operator.attrgetter("reduction", *loop.loss._settings())
+        self.loss_values = self.loss_settings(loop.loss)
 
     def matches(self, X, Y, arguments: tuple) -> bool:
         """fit called with the same objects as the kept run."""
@@ -96,9 +93,10 @@ class KeptRun:
         ``X.shape = ...`` can)."""
         session = self.loop.session
         return ((X.shape, Y.shape, X.dtype, Y.dtype) == self.shapes
-                and model.layers == self.layers
+                and model.layers == session.layers
                 and self.loss_settings(session.loss) == self.loss_values
-                and IDLE.key(self.layers, session.rows, session.optimizer) == self.key)
+                and IDLE.key(session.layers, session.rows, session.optimizer)
+                == session.flat.idle_key)
 
     def run(self, X, Y):
         """The kept fit again, on X and Y (checked by kept_run): a History."""
@@ -163,7 +161,7 @@ def _small_on_numba(session, engine, engine_asked: str) -> bool:
     """The numba engine, and chosen whatever is frozen: asked for, or "auto" with steps of
     at most engines.AUTO_NUMBA_MAX_MACS_COMPILED multiply-adds (above it, up to
     AUTO_NUMBA_MAX_MACS, frozen parameters can hand a fit to the BLAS engine)."""
-    return engine.__name__.endswith(".numba_engine") and (
+    return engine_name(engine) == "numba" and (
         engine_asked == "numba"
         or session.rows * session.flat.macs_per_row <= AUTO_NUMBA_MAX_MACS_COMPILED)
 
