@@ -98,19 +98,20 @@ def expect_int(value, name: str, who: str, *, least: int | None = None) -> int:
 def expect_number(value, name: str, who: str, *, least: float | None = None,
                   above: float | None = None, below: float | None = None) -> float:
     """value as a finite float: >= least, > above and < below, each when given."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{who}: {name} must be a number, got {shown(value)}")
-    value = float(value)
-    ok = (math.isfinite(value) and (least is None or value >= least)
-          and (above is None or value > above) and (below is None or value < below))
-    if not ok:
-        bounds = [f">= {least:g}" if least is not None else "",
-                  f"> {above:g}" if above is not None else "",
-                  f"< {below:g}" if below is not None else ""]
-        wanted = " and ".join(b for b in bounds if b)
-        raise ValueError(f"{who}: {name} must be a finite number{' ' + wanted if wanted else ''}, "
-                         f"got {value}")
-    return value
+    if type(value) is not float:  # a Python float passes straight on (fit's fixed cost, #12)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                             np.floating)):
+            raise TypeError(f"{who}: {name} must be a number, got {shown(value)}")
+        value = float(value)
+    if (math.isfinite(value) and (least is None or value >= least)
+            and (above is None or value > above) and (below is None or value < below)):
+        return value
+    bounds = [f">= {least:g}" if least is not None else "",
+              f"> {above:g}" if above is not None else "",
+              f"< {below:g}" if below is not None else ""]
+    wanted = " and ".join(b for b in bounds if b)
+    raise ValueError(f"{who}: {name} must be a finite number{' ' + wanted if wanted else ''}, "
+                     f"got {value}")
 
 
 def expect_choice(value, name: str, who: str, choices) -> str:

@@ -20,6 +20,8 @@ Schedule = Callable[[int], float]
 
 def expect_lr(lr, who: str) -> float | Schedule:
     """lr as a float >= 0, or a schedule: any callable step -> lr (a class is refused)."""
+    if type(lr) is float:
+        return expect_number(lr, "lr", who, least=0.0)
     if callable(lr) and not isinstance(lr, type):
         return lr
     if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
