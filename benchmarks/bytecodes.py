@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import json
 import os
 import subprocess
@@ -88,9 +89,17 @@ def count(call) -> tuple[int, collections.Counter]:
     return sum(by_function.values()), by_function
 
 
+@functools.cache
 def _short(filename: str) -> str:
-    parts = Path(filename).parts
-    return "/".join(parts[parts.index("minibp"):]) if "minibp" in parts else Path(filename).name
+    """minibp's files by their path in the package ("minibp/engines/flat.py"), others by
+    their name."""
+    import minibp
+
+    package = Path(minibp.__file__).resolve().parent
+    path = Path(filename).resolve()
+    if package in path.parents:
+        return path.relative_to(package.parent).as_posix()
+    return path.name
 
 
 def measure(names=None) -> dict[str, int]:
