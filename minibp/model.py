@@ -105,8 +105,8 @@ class Sequential:
         warn_if_nothing_trains(self.layers)
         with exclusive(self, "fit"):
             self.loss, self.optimizer = loss, optimizer
-            loop = repeat.keep(self, given, arguments, chosen, X, Y, loss, optimizer, plan)
-            return trainer.run(self, chosen, X, Y, loss, optimizer, plan, loop)
+            return trainer.run(repeat.keep(self, given, arguments, chosen, X, Y, loss,
+                                           optimizer, plan))
 
     def evaluate(self, X, Y, *, loss=None, metrics=(), batch_size: int | None = None,
                  sample_weight=None, engine: str = "auto") -> dict[str, float]:

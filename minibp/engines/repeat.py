@@ -104,8 +104,7 @@ class KeptRun:
         with exclusive(model, "fit"):  # no other run on the model (nor on these buffers)
             model.loss, model.optimizer = loop.loss, loop.optimizer
             loop.restart(X, Y)
-            return trainer.run(model, loop.engine, X, Y, loop.loss, loop.optimizer,
-                               loop.plan, loop)
+            return trainer.run(loop)
 
 
 def kept_run(model, X, Y, arguments: tuple) -> KeptRun | None:

@@ -83,19 +83,15 @@ class InterruptGuard:
         return False
 
 
-def run(model, engine, X, Y, loss, optimizer, plan: Plan, loop: _Loop | None = None
-        ) -> History:
-    """Train model.layers on X, Y with the engine module chosen by resolve; see
-    Sequential.fit for the contract. ``loop``: the loop_for these arguments when the caller
-    has one (new, or restarted: minibp.engines.repeat), else one is made."""
-    if loop is None:
-        loop = loop_for(model, engine, X, Y, loss, optimizer, plan)
+def run(loop: _Loop) -> History:
+    """Train the loop's model on its data with its engine (loop_for: new, or restarted by
+    minibp.engines.repeat); see Sequential.fit for the contract."""
     with InterruptGuard() as interrupt:
         try:
             loop.train(interrupt)
         finally:
             loop.close()
-        for callback in plan.callbacks:
+        for callback in loop.plan.callbacks:
             _call(callback, "on_train_end", loop.last[1])
     return loop.history
 

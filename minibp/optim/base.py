@@ -20,11 +20,10 @@ Schedule = Callable[[int], float]
 
 def expect_lr(lr, who: str) -> float | Schedule:
     """lr as a float >= 0, or a schedule: any callable step -> lr (a class is refused)."""
-    if type(lr) is float:
-        return expect_number(lr, "lr", who, least=0.0)
     if callable(lr) and not isinstance(lr, type):
         return lr
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
+    if type(lr) is not float and (isinstance(lr, bool) or not isinstance(
+            lr, (int, float, np.integer, np.floating))):  # (a float: fit's fixed cost, #12)
         raise TypeError(f"{who}: lr must be a number or a schedule (a callable step -> lr), "
                         f"got {shown(lr)}")
     return expect_number(lr, "lr", who, least=0.0)
