@@ -20,6 +20,27 @@ SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw",
               "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile")
 
 
+# OpenBLAS's kernels that use AVX-512 (OPENBLAS_CORETYPE's names, in lower case).
+AVX512_OPENBLAS_KERNELS = ("skylakex", "cooperlake", "sapphirerapids")
+
+
+def openblas_forced_narrower(flags: list[str] | None, environment: dict) -> str | None:
+    """A sentence when the environment makes OpenBLAS run narrower kernels than the CPU
+    has: OPENBLAS_CORETYPE naming a kernel without AVX-512 on a CPU with it (some machines
+    set it because older OpenBLAS builds miscomputed or crashed on them). NumPy's products
+    and the BLAS engine's then run slower than this CPU can, while JAX's (XLA's own) do not,
+    so W3's and W4's ratios to JAX depend on it. None otherwise."""
+    core = environment.get("OPENBLAS_CORETYPE")
+    if not core or not flags or "avx512f" not in flags \
+            or core.lower() in AVX512_OPENBLAS_KERNELS:
+        return None
+    return (f"OPENBLAS_CORETYPE={core} makes OpenBLAS run its {core} kernels on a CPU with "
+            "AVX-512: NumPy's products and minibp's BLAS engine's are slower than this CPU's "
+            "own kernels (1.5-1.6x on W3's and W4's shapes on an AMD EPYC Zen 5), JAX's "
+            "(XLA's own) are not. To measure the CPU's own kernels, unset "
+            "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for that command alone")
+
+
 def _cpuinfo_text() -> str:
     """/proc/cpuinfo's text; empty where there is none (not Linux)."""
     try:

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import re
 
-from benchmarks.machine import SIMD_FLAGS, describe_threads, simd_flags
+from benchmarks.machine import (
+    SIMD_FLAGS,
+    describe_threads,
+    openblas_forced_narrower,
+    simd_flags,
+)
 from benchmarks.measures import optimizer_of
 
 
@@ -169,11 +174,18 @@ def machine_text(machine: dict, command: str, date: str) -> str:
         f"- {machine['platform']}, Python {machine['python']}",
         "- " + ", ".join(f"{name} {version}" for name, version in v.items() if version),
         f"- Environment (threads, caches, code generation): {env or 'none set'}",
+        *_openblas_lines(machine),
         f"- minibp commit: {machine['commit']}",
         f"- Load average (1, 5, 15 min) at start: {machine['load_average_at_start']}, "
         f"at end: {machine.get('load_average_at_end')} (other work on the machine)",
     ]
     return "\n".join(lines)
+
+
+def _openblas_lines(machine: dict) -> list[str]:
+    """A warning when the run's environment forced OpenBLAS below the CPU's kernels."""
+    forced = openblas_forced_narrower(machine.get("cpu_flags"), machine["environment"])
+    return [f"- **OpenBLAS forced narrower**: {forced}"] if forced else []
 
 
 def _flags_lines(machine: dict) -> list[str]:

@@ -34,7 +34,7 @@ from benchmarks import (
     startup,
     workloads,
 )
-from benchmarks.machine import load_average, machine_info
+from benchmarks.machine import load_average, machine_info, openblas_forced_narrower
 from benchmarks.options import (  # noqa: F401 - RESULTS and default_json: run.X, as before
     RESULTS,
     default_json,
@@ -138,6 +138,10 @@ def measure(args, argv: list[str]) -> dict:
                            "steps": args.steps, "samples": args.samples, "quick": args.quick,
                            "pause_s": args.pause, "min_sample_s": args.min_sample},
               "machine": machine_info(harness.REPO)}
+    forced = openblas_forced_narrower(record["machine"]["cpu_flags"],
+                                      record["machine"]["environment"])
+    if forced:  # said before the run, not only in its report: the run takes minutes
+        log(f"note: {forced}")
     record["workloads"] = run_workloads(args)
     measure_startup = not args.no_startup and bool(group(record, "chapter"))
     record["startup"] = startup.measure(log=log) if measure_startup else None

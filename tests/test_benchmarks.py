@@ -1003,3 +1003,22 @@ def test_a_runs_machine_lines_name_the_cpu_flags_and_llvms_cpu_when_recorded():
     assert "CPU flags (SIMD): none of sse4_2 avx" in bare and "compiles for: unknown" in bare
     linux_less = report.machine_text({**base, "cpu_flags": None}, "cmd", "d")
     assert "CPU flags (SIMD): unknown (no /proc/cpuinfo)" in linux_less
+
+
+def test_a_run_warns_when_the_environment_forces_openblas_below_the_cpus_kernels():
+    from benchmarks import machine
+
+    avx512 = ["fpu", "avx2", "fma", "avx512f"]
+    forced = machine.openblas_forced_narrower(avx512, {"OPENBLAS_CORETYPE": "Haswell"})
+    assert "OPENBLAS_CORETYPE=Haswell" in forced and "unset" in forced
+    assert machine.openblas_forced_narrower(avx512, {"OPENBLAS_CORETYPE": "SkylakeX"}) is None
+    assert machine.openblas_forced_narrower(avx512, {"OPENBLAS_CORETYPE": None}) is None
+    assert machine.openblas_forced_narrower(["avx2"], {"OPENBLAS_CORETYPE": "Haswell"}) is None
+    assert machine.openblas_forced_narrower(None, {"OPENBLAS_CORETYPE": "Haswell"}) is None
+    base = {"cpu": "Some CPU", "cpu_count": 2, "cpus_usable": 2, "platform": "os",
+            "python": "3", "versions": {}, "commit": "abc", "load_average_at_start": None,
+            "cpu_flags": avx512, "llvm_cpu": "znver5"}
+    text = report.machine_text({**base, "environment": {"OPENBLAS_CORETYPE": "Zen"}}, "c", "d")
+    assert "- **OpenBLAS forced narrower**: OPENBLAS_CORETYPE=Zen" in text
+    own = report.machine_text({**base, "environment": {"OPENBLAS_CORETYPE": None}}, "c", "d")
+    assert "OpenBLAS forced" not in own
