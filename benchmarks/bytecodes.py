@@ -106,19 +106,20 @@ def measure(names=None) -> dict[str, int]:
     """{entry point: bytecodes of one call}, each after WARM_UP_CALLS of the same call."""
     found = {}
     for name, call in entry_points().items():
-        if names and name not in names:
-            continue
-        for _ in range(WARM_UP_CALLS):
-            call()
-        found[name] = count(call)[0]
+        if not names or name in names:
+            found[name] = count_warm(call)[0]
     return found
 
 
-def top(name: str, rows: int) -> None:
-    call = entry_points()[name]
+def count_warm(call) -> tuple[int, collections.Counter]:
+    """count(call) after WARM_UP_CALLS of the same call."""
     for _ in range(WARM_UP_CALLS):
         call()
-    total, by_function = count(call)
+    return count(call)
+
+
+def top(name: str, rows: int) -> None:
+    total, by_function = count_warm(entry_points()[name])
     print(f"{name}: {total} bytecodes")
     for (filename, function), n in by_function.most_common(rows):
         print(f"{n:6d} {n / total:6.1%}  {filename}: {function}")

@@ -24,13 +24,13 @@ SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw",
 AVX512_OPENBLAS_KERNELS = ("skylakex", "cooperlake", "sapphirerapids")
 
 
-def openblas_forced_narrower(flags: list[str] | None, environment: dict) -> str | None:
-    """A sentence when the environment makes OpenBLAS run narrower kernels than the CPU
-    has: OPENBLAS_CORETYPE naming a kernel without AVX-512 on a CPU with it (some machines
-    set it because older OpenBLAS builds miscomputed or crashed on them). NumPy's products
-    and the BLAS engine's then run slower than this CPU can, while JAX's (XLA's own) do not,
-    so W3's and W4's ratios to JAX depend on it. None otherwise."""
-    core = environment.get("OPENBLAS_CORETYPE")
+def openblas_forced_narrower(machine: dict) -> str | None:
+    """A sentence when a run's ``machine`` (machine_info) had OpenBLAS forced to narrower
+    kernels than the CPU has: OPENBLAS_CORETYPE naming a kernel without AVX-512 on a CPU
+    with it (some machines set it because older OpenBLAS builds miscomputed or crashed on
+    them). NumPy's products and the BLAS engine's then run slower than this CPU can, while
+    JAX's (XLA's own) do not, so W3's and W4's ratios to JAX depend on it. None otherwise."""
+    core, flags = machine["environment"].get("OPENBLAS_CORETYPE"), machine.get("cpu_flags")
     if not core or not flags or "avx512f" not in flags \
             or core.lower() in AVX512_OPENBLAS_KERNELS:
         return None

@@ -184,7 +184,7 @@ def machine_text(machine: dict, command: str, date: str) -> str:
 
 def _openblas_lines(machine: dict) -> list[str]:
     """A warning when the run's environment forced OpenBLAS below the CPU's kernels."""
-    forced = openblas_forced_narrower(machine.get("cpu_flags"), machine["environment"])
+    forced = openblas_forced_narrower(machine)
     return [f"- **OpenBLAS forced narrower**: {forced}"] if forced else []
 
 

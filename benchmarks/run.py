@@ -138,8 +138,7 @@ def measure(args, argv: list[str]) -> dict:
                            "steps": args.steps, "samples": args.samples, "quick": args.quick,
                            "pause_s": args.pause, "min_sample_s": args.min_sample},
               "machine": machine_info(harness.REPO)}
-    forced = openblas_forced_narrower(record["machine"]["cpu_flags"],
-                                      record["machine"]["environment"])
+    forced = openblas_forced_narrower(record["machine"])
     if forced:  # said before the run, not only in its report: the run takes minutes
         log(f"note: {forced}")
     record["workloads"] = run_workloads(args)

@@ -95,12 +95,17 @@ def expect_int(value, name: str, who: str, *, least: int | None = None) -> int:
     return int(value)
 
 
+def is_number(value) -> bool:
+    """A real number as the checks take one: a Python int or float, or NumPy's, not a bool."""
+    return type(value) is float or (not isinstance(value, bool) and isinstance(
+        value, (int, float, np.integer, np.floating)))
+
+
 def expect_number(value, name: str, who: str, *, least: float | None = None,
                   above: float | None = None, below: float | None = None) -> float:
     """value as a finite float: >= least, > above and < below, each when given."""
-    if type(value) is not float:  # a Python float passes straight on (fit's fixed cost, #12)
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
-                                                             np.floating)):
+    if type(value) is not float:  # a Python float as it is (fit's fixed cost, #12)
+        if not is_number(value):
             raise TypeError(f"{who}: {name} must be a number, got {shown(value)}")
         value = float(value)
     if (math.isfinite(value) and (least is None or value >= least)

@@ -1009,12 +1009,19 @@ def test_a_run_warns_when_the_environment_forces_openblas_below_the_cpus_kernels
     from benchmarks import machine
 
     avx512 = ["fpu", "avx2", "fma", "avx512f"]
-    forced = machine.openblas_forced_narrower(avx512, {"OPENBLAS_CORETYPE": "Haswell"})
-    assert "OPENBLAS_CORETYPE=Haswell" in forced and "unset" in forced
-    assert machine.openblas_forced_narrower(avx512, {"OPENBLAS_CORETYPE": "SkylakeX"}) is None
-    assert machine.openblas_forced_narrower(avx512, {"OPENBLAS_CORETYPE": None}) is None
-    assert machine.openblas_forced_narrower(["avx2"], {"OPENBLAS_CORETYPE": "Haswell"}) is None
-    assert machine.openblas_forced_narrower(None, {"OPENBLAS_CORETYPE": "Haswell"}) is None
+
+    def forced(flags, core):
+        return machine.openblas_forced_narrower(
+            {"cpu_flags": flags, "environment": {"OPENBLAS_CORETYPE": core}})
+
+    assert "OPENBLAS_CORETYPE=Haswell" in forced(avx512, "Haswell")
+    assert "unset" in forced(avx512, "Haswell")
+    assert forced(avx512, "SkylakeX") is None
+    assert forced(avx512, None) is None
+    assert forced(["avx2"], "Haswell") is None
+    assert forced(None, "Haswell") is None
+    assert machine.openblas_forced_narrower({"environment": {"OPENBLAS_CORETYPE": "Zen"}}) \
+        is None  # a record from before the flags were kept
     base = {"cpu": "Some CPU", "cpu_count": 2, "cpus_usable": 2, "platform": "os",
             "python": "3", "versions": {}, "commit": "abc", "load_average_at_start": None,
             "cpu_flags": avx512, "llvm_cpu": "znver5"}

@@ -12,7 +12,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from minibp.errors import UpdateOverflowError, all_finite, check_finite, expect_number, shown
+from minibp.errors import (
+    UpdateOverflowError,
+    all_finite,
+    check_finite,
+    expect_number,
+    is_number,
+    shown,
+)
 from minibp.nn.layer import Parameter
 
 Schedule = Callable[[int], float]
@@ -22,8 +29,7 @@ def expect_lr(lr, who: str) -> float | Schedule:
     """lr as a float >= 0, or a schedule: any callable step -> lr (a class is refused)."""
     if callable(lr) and not isinstance(lr, type):
         return lr
-    if type(lr) is not float and (isinstance(lr, bool) or not isinstance(
-            lr, (int, float, np.integer, np.floating))):  # (a float: fit's fixed cost, #12)
+    if not is_number(lr):
         raise TypeError(f"{who}: lr must be a number or a schedule (a callable step -> lr), "
                         f"got {shown(lr)}")
     return expect_number(lr, "lr", who, least=0.0)
